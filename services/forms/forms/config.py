@@ -1,0 +1,12 @@
+"""forms settings (env prefix ``FORMS_``)."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+from shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="FORMS_", env_file=".env", extra="ignore")
+
+    service_name: str = "forms"

@@ -1,0 +1,126 @@
+"""The gateway: the only public entry. Routes ``/api/v1/...`` to the services, serves the merged docs,
+publishes the JWKS, and reports the health of the whole system."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from shared.auth import TokenVerifier
+from shared.errors import PROBLEM_SCHEMA
+from shared.service import NotReady, create_service_app
+
+from gateway.config import Settings
+from gateway.keys import ALGORITHM, KeyRing
+from gateway.openapi import OpenAPIMerger
+from gateway.proxy import ProxyMiddleware, Route, UpstreamProxy
+
+DESCRIPTION = """Minato: an open, API-first port-logistics platform with a direct bridge to NACCS.
+
+Every operation of every service is listed here, tagged by the service that owns it. Errors are
+RFC 9457 `application/problem+json` with a stable `code` and the `request_id`."""
+
+
+def build_routes(settings: Settings) -> list[Route]:
+    routes = []
+    for prefix, service in settings.routes.items():
+        base_url = settings.upstreams.get(service)
+        if base_url is None:
+            raise ValueError(f"route {prefix} names unknown upstream {service!r}")
+        routes.append(Route(prefix=prefix.rstrip("/"), service=service, base_url=base_url))
+    return routes
+
+
+def system_router() -> APIRouter:
+    router = APIRouter(tags=["gateway"])
+
+    @router.get("/.well-known/jwks.json", summary="Public keys that verify Minato's access tokens")
+    async def jwks(request: Request) -> dict[str, Any]:
+        keyring: KeyRing = request.app.state.keyring
+        return keyring.jwks()
+
+    @router.get(
+        "/health/services",
+        summary="Readiness of every service behind the gateway",
+        responses={503: PROBLEM_SCHEMA},
+    )
+    async def services_health(request: Request) -> JSONResponse:
+        settings: Settings = request.app.state.settings
+        client: httpx.AsyncClient = request.app.state.health_client
+
+        async def check(name: str, base: str) -> tuple[str, dict[str, Any]]:
+            try:
+                response = await client.get(base.rstrip("/") + "/readyz")
+                body = response.json() if response.content else {}
+                status = "ok" if response.status_code == 200 else "not_ready"
+                return name, {"status": status, "checks": body.get("checks", {})}
+            except (httpx.HTTPError, ValueError):
+                return name, {"status": "unreachable"}
+
+        results = dict(await asyncio.gather(*(check(n, b) for n, b in settings.upstreams.items())))
+        overall = "ok" if all(r["status"] == "ok" for r in results.values()) else "degraded"
+        return JSONResponse(
+            {"status": overall, "services": results}, status_code=200 if overall == "ok" else 503
+        )
+
+    @router.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> dict[str, Any]:
+        merger: OpenAPIMerger = request.app.state.openapi_merger
+        return await merger.document(request.app.openapi())
+
+    @router.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Minato API")
+
+    return router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    routes = build_routes(settings)
+    keyring = KeyRing.from_dir(settings.keys_dir, generate_if_missing=settings.is_dev)
+    proxy = UpstreamProxy(
+        routes=routes,
+        verifier_ref=None,
+        connect_timeout_s=settings.upstream_connect_timeout_s,
+        read_timeout_s=settings.upstream_read_timeout_s,
+        pool_size=settings.upstream_pool_size,
+        max_body_bytes=settings.max_request_body_bytes,
+    )
+    # The gateway is the issuer: it verifies against its own keys, no network round trip.
+    verifier = TokenVerifier(
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        jwks=keyring.jwks(),
+        algorithms=(ALGORITHM,),
+    )
+
+    async def start_gateway(app: FastAPI, stack: AsyncExitStack) -> None:
+        await proxy.start()
+        stack.push_async_callback(proxy.close)
+        health_client = httpx.AsyncClient(timeout=httpx.Timeout(2.0))
+        stack.push_async_callback(health_client.aclose)
+        app.state.health_client = health_client
+
+    app = create_service_app(
+        settings,
+        title="Minato gateway",
+        description=DESCRIPTION,
+        routers=[system_router()],
+        on_startup=[start_gateway],
+        token_verifier=verifier,
+        inner_middleware=[(ProxyMiddleware, {"proxy": proxy})],
+        serve_openapi=False,  # the merging route above serves /openapi.json and /docs
+    )
+    app.state.keyring = keyring
+    app.state.openapi_merger = OpenAPIMerger(settings.upstreams, routes, settings.openapi_cache_s)
+    proxy.bind_verifier(app.state)
+    return app
+
+
+__all__ = ["NotReady", "create_app"]

@@ -1,0 +1,92 @@
+"""The gateway's token signing keys and the JWKS every service verifies against.
+
+Keys are RSA (RS256), one PEM file per key id in ``keys_dir``; the newest signs, all are published so
+that tokens signed before a rotation stay valid until they expire (rotation with overlap). A key is
+generated on first start in dev and test only; a deployment provides its keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ALGORITHM = "RS256"
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private_key: rsa.RSAPrivateKey
+    created_at: float
+
+    def public_jwk(self) -> dict[str, Any]:
+        jwk: dict[str, Any] = json.loads(
+            jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key())
+        )
+        jwk.update({"kid": self.kid, "use": "sig", "alg": ALGORITHM})
+        return jwk
+
+
+def generate_key(keys_dir: Path) -> SigningKey:
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    kid = time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    path = keys_dir / f"{kid}.pem"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    return SigningKey(kid, private_key, path.stat().st_mtime)
+
+
+def load_keys(keys_dir: Path) -> list[SigningKey]:
+    keys: list[SigningKey] = []
+    if not keys_dir.is_dir():
+        return keys
+    for path in sorted(keys_dir.glob("*.pem")):
+        private_key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(private_key, rsa.RSAPrivateKey):
+            raise ValueError(f"{path.name}: only RSA keys are supported")
+        keys.append(SigningKey(path.stem, private_key, path.stat().st_mtime))
+    keys.sort(key=lambda k: (k.created_at, k.kid))
+    return keys
+
+
+class KeyRing:
+    def __init__(self, keys: list[SigningKey]) -> None:
+        if not keys:
+            raise ValueError("no signing keys")
+        self.keys = keys
+
+    @classmethod
+    def from_dir(cls, keys_dir: Path, *, generate_if_missing: bool) -> KeyRing:
+        keys = load_keys(keys_dir)
+        if not keys:
+            if not generate_if_missing:
+                raise RuntimeError(f"no signing keys in {keys_dir}")
+            keys = [generate_key(keys_dir)]
+        return cls(keys)
+
+    @property
+    def current(self) -> SigningKey:
+        return self.keys[-1]
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [key.public_jwk() for key in self.keys]}
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        key = self.current
+        return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})

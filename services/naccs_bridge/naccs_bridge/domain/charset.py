@@ -1,0 +1,108 @@
+"""Character rules of NACCS items: allowed characters, per-channel encoding and byte-width fitting.
+
+Item widths are counted in **bytes after encoding** (a full-width character takes 2 bytes in Shift_JIS, CP932
+and EUC-JP alike), so every width check and every truncation works on encoded bytes and never splits a character.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cache
+
+from naccs_bridge.domain.errors import DisallowedCharacter, ItemTooLong, ItemValueError
+from naccs_bridge.domain.loading import validate_file
+from naccs_bridge.domain.specs import ItemSpec, StrictModel
+
+
+class Charset(StrEnum):
+    """The encoding of a NACCS channel. Which channel uses which is an open question (domain note §1.6 ❓):
+    gateway/SMTP code decodes EUC-JP, package-software import files are Shift_JIS. So it is a setting."""
+
+    SHIFT_JIS = "shift_jis"
+    CP932 = "cp932"
+    EUC_JP = "euc_jp"
+
+
+class CharsetPolicy(StrictModel):
+    half_width: str
+    numeric: str
+
+
+@cache
+def load_charset_policy() -> CharsetPolicy:
+    return validate_file("charset.toml", CharsetPolicy)
+
+
+@cache
+def is_portable_full_width(char: str) -> bool:
+    """A JIS X 0208 character that encodes to 2 bytes and round-trips unchanged in every channel charset."""
+    try:
+        euc = char.encode(Charset.EUC_JP)
+    except UnicodeEncodeError:
+        return False
+    if len(euc) != 2 or euc[0] < 0xA1 or euc[1] < 0xA1:
+        return False  # half-width kana (0x8E) and JIS X 0212 (0x8F) are not in the common set
+    for charset in Charset:
+        try:
+            if char.encode(charset).decode(charset) != char:
+                return False
+        except UnicodeError:
+            return False
+    return True
+
+
+def first_disallowed(text: str, *, numeric: bool, full_width: bool) -> int | None:
+    """Index of the first character NACCS does not take in such an item, or None."""
+    policy = load_charset_policy()
+    allowed = policy.numeric if numeric else policy.half_width
+    for index, char in enumerate(text):
+        if char in allowed:
+            continue
+        if full_width and not numeric and is_portable_full_width(char):
+            continue
+        return index
+    return None
+
+
+def check_allowed(item: ItemSpec, text: str) -> None:
+    index = first_disallowed(text, numeric=item.type == "n", full_width=item.full_width)
+    if index is not None:
+        raise DisallowedCharacter(item.key, item.name_ja, item.id, text[index], index)
+
+
+def encoded_length(text: str, charset: Charset) -> int:
+    return len(text.encode(charset))
+
+
+def truncate_to_bytes(text: str, width: int, charset: Charset) -> str:
+    """The longest prefix of ``text`` whose encoding fits ``width`` bytes; never cuts a character in half."""
+    used = 0
+    for index, char in enumerate(text):
+        size = len(char.encode(charset))
+        if used + size > width:
+            return text[:index]
+        used += size
+    return text
+
+
+def encode_item(
+    item: ItemSpec,
+    value: str,
+    charset: Charset,
+    *,
+    align_numeric_right: bool = False,
+) -> bytes:
+    """The item's bytes at exactly its width: allowed characters checked, padded with half-width spaces.
+    A value longer than the width is an error here; truncation is the prefill's decision, made visibly."""
+    check_allowed(item, value)
+    try:
+        raw = value.encode(charset)
+    except UnicodeEncodeError as exc:
+        raise ItemValueError(
+            item.key, item.name_ja, item.id, f"cannot be encoded in {charset}: {exc.reason}"
+        ) from exc
+    if len(raw) > item.width:
+        raise ItemTooLong(item.key, item.name_ja, item.id, item.width, len(raw))
+    if item.type == "n" and align_numeric_right:
+        return raw.rjust(item.width, b" ")
+    return raw.ljust(item.width, b" ")

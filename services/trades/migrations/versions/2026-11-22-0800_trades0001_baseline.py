@@ -1,0 +1,21 @@
+"""baseline: the trades database exists and is under Alembic's control
+
+Revision ID: trades0001
+Revises:
+Create Date: 2026-11-22 08:00:00
+"""
+
+from collections.abc import Sequence
+
+revision: str = "trades0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

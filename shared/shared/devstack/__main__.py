@@ -1,0 +1,66 @@
+"""``python -m shared.devstack run``: the whole system in the foreground, stopped by Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from types import FrameType
+
+from shared.devstack.stack import Stack, StackOptions
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop
+
+
+def run() -> int:
+    stack = Stack(StackOptions())
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    started = time.monotonic()
+    try:
+        stack.start()
+        assert stack.postgres is not None
+        where = "embedded PostgreSQL" if stack.postgres.embedded else "DATABASE_URL"
+        print(  # noqa: T201 - this is the command's output for a person
+            f"\nMinato is up in {time.monotonic() - started:.1f}s ({where}).\n"
+            f"  Gateway:   {stack.gateway_url}\n"
+            f"  API docs:  {stack.gateway_url}/docs\n"
+            f"  Mail sink: {stack.processes['smtp-sink'].url}/messages\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        while True:
+            for running in stack.processes.values():
+                if running.process.poll() is not None:
+                    print(  # noqa: T201
+                        f"{running.name} exited with {running.process.returncode}; stopping",
+                        file=sys.stderr,
+                    )
+                    return 1
+            time.sleep(0.5)
+    except _Stop:
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("\nStopping Minato...", flush=True)  # noqa: T201
+        stack.stop()
+        print("Stopped.", flush=True)  # noqa: T201
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m shared.devstack")
+    parser.add_argument("command", choices=["run"])
+    parser.parse_args()
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,276 @@
+"""Start every Minato process on one machine, wait until each is ready, stop them all cleanly.
+
+Order: PostgreSQL (given or embedded) → one database per service → each service's Alembic migrations
+→ SMTP sink → services → gateway. Every child runs in its own session so that stopping is ours to
+order: on Ctrl-C or SIGTERM we terminate the children, wait, kill stragglers, then stop the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from shared.devstack.postgres import PostgresHandle, ensure_database, start_postgres
+from shared.migrations import upgrade
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str  # import package and directory name
+    env_prefix: str
+    default_port: int
+    route_prefixes: tuple[str, ...] = ()  # public paths the gateway sends to this service
+
+    @property
+    def root(self) -> Path:
+        return REPO_ROOT / "services" / self.name
+
+    @property
+    def factory(self) -> str:
+        return f"{self.name}.app:create_app"
+
+
+GATEWAY = ServiceSpec("gateway", "GATEWAY_", 8000)
+BACKENDS: tuple[ServiceSpec, ...] = (
+    ServiceSpec("trades", "TRADES_", 8001, ("/api/v1/trades",)),
+    ServiceSpec("forms", "FORMS_", 8002, ("/api/v1/forms", "/api/v1/form-types")),
+    ServiceSpec("naccs_bridge", "NACCS_BRIDGE_", 8003, ("/api/v1/naccs",)),
+    ServiceSpec("notifications", "NOTIFICATIONS_", 8004, ("/api/v1/notifications",)),
+)
+ALL_SERVICES: tuple[ServiceSpec, ...] = (GATEWAY, *BACKENDS)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@dataclass
+class StackOptions:
+    data_dir: Path = REPO_ROOT / ".data"
+    database_prefix: str = "minato"
+    recreate_databases: bool = False
+    environment: str = "dev"
+    pick_free_ports: bool = False
+    log_dir: Path | None = None  # None: children write to our stdout/stderr
+    upstream_read_timeout_s: float = 30.0
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunningProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path | None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self, lines: int = 40) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+class Stack:
+    def __init__(self, options: StackOptions | None = None) -> None:
+        self.options = options or StackOptions()
+        self.postgres: PostgresHandle | None = None
+        self.processes: dict[str, RunningProcess] = {}
+        self.ports: dict[str, int] = {}
+        self._log_files: list[IO[bytes]] = []
+
+    # -- database -------------------------------------------------------------------------------
+    def database_name(self, service: ServiceSpec) -> str:
+        return f"{self.options.database_prefix}_{service.name}"
+
+    def prepare_databases(self) -> None:
+        self.postgres = start_postgres(self.options.data_dir / "pg")
+        for service in ALL_SERVICES:
+            name = self.database_name(service)
+            ensure_database(self.postgres.admin_url, name, recreate=self.options.recreate_databases)
+            upgrade(service.root, self.postgres.url_for(name))
+
+    # -- processes ------------------------------------------------------------------------------
+    def _port(self, key: str, default: int) -> int:
+        if key not in self.ports:
+            if self.options.pick_free_ports or not port_is_free(default):
+                self.ports[key] = free_port()
+            else:
+                self.ports[key] = default
+        return self.ports[key]
+
+    def _spawn(self, name: str, argv: list[str], env: Mapping[str, str], port: int) -> None:
+        log_path = None
+        stdout: IO[bytes] | None = None
+        if self.options.log_dir is not None:
+            self.options.log_dir.mkdir(parents=True, exist_ok=True)
+            log_path = self.options.log_dir / f"{name}.log"
+            stdout = log_path.open("ab")
+            self._log_files.append(stdout)
+        process = subprocess.Popen(  # noqa: S603 - our own argv
+            argv,
+            env={**os.environ, **env},
+            cwd=REPO_ROOT,
+            stdout=stdout,
+            stderr=subprocess.STDOUT if stdout else None,
+            start_new_session=True,
+        )
+        self.processes[name] = RunningProcess(name, process, port, log_path)
+
+    def service_env(self, service: ServiceSpec) -> dict[str, str]:
+        assert self.postgres is not None
+        prefix = service.env_prefix
+        gateway_port = self._port(GATEWAY.name, GATEWAY.default_port)
+        env = {
+            f"{prefix}SERVICE_NAME": service.name,
+            f"{prefix}ENVIRONMENT": self.options.environment,
+            f"{prefix}DATABASE_URL": self.postgres.url_for(self.database_name(service)),
+            f"{prefix}JWKS_URL": f"http://127.0.0.1:{gateway_port}/.well-known/jwks.json",
+            f"{prefix}LOG_JSON": "true",
+        }
+        if service is GATEWAY:
+            upstreams = {
+                spec.name: f"http://127.0.0.1:{self._port(spec.name, spec.default_port)}"
+                for spec in BACKENDS
+            }
+            routes = {
+                prefix_path: spec.name for spec in BACKENDS for prefix_path in spec.route_prefixes
+            }
+            env.update(
+                {
+                    "GATEWAY_UPSTREAMS": json.dumps(upstreams),
+                    "GATEWAY_ROUTES": json.dumps(routes),
+                    "GATEWAY_UPSTREAM_READ_TIMEOUT_S": str(self.options.upstream_read_timeout_s),
+                    "GATEWAY_KEYS_DIR": str(self.options.data_dir / "keys"),
+                    "GATEWAY_SMTP_HOST": "127.0.0.1",
+                    "GATEWAY_SMTP_PORT": str(self.ports.get("smtp", 8025)),
+                }
+            )
+        env.update(self.options.extra_env)
+        return env
+
+    def start_service(self, service: ServiceSpec) -> None:
+        port = self._port(service.name, service.default_port)
+        argv = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            service.factory,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--timeout-graceful-shutdown",
+            "5",
+        ]
+        self._spawn(service.name, argv, self.service_env(service), port)
+
+    def start_smtp_sink(self) -> None:
+        smtp_port = self._port("smtp", 8025)
+        http_port = self._port("smtp_http", 8026)
+        argv = [
+            sys.executable,
+            "-m",
+            "shared.devstack.smtp_sink",
+            "--smtp-port",
+            str(smtp_port),
+            "--http-port",
+            str(http_port),
+            "--maildir",
+            str(self.options.data_dir / "mail" / self.options.database_prefix),
+        ]
+        self._spawn("smtp-sink", argv, {}, http_port)
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        with httpx.Client(timeout=httpx.Timeout(2.0)) as client:
+            for running in self.processes.values():
+                path = "/healthz" if running.name == "smtp-sink" else "/readyz"
+                while True:
+                    if running.process.poll() is not None:
+                        raise RuntimeError(
+                            f"{running.name} exited with {running.process.returncode}\n"
+                            + running.log_tail()
+                        )
+                    try:
+                        if client.get(running.url + path).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{running.name} not ready\n" + running.log_tail())
+                    time.sleep(0.1)
+
+    def start(self) -> None:
+        self.prepare_databases()
+        self.start_smtp_sink()
+        for service in BACKENDS:
+            self.start_service(service)
+        self.start_service(GATEWAY)
+        self.wait_ready()
+
+    def stop_process(self, name: str, timeout_s: float = 10.0) -> None:
+        running = self.processes.get(name)
+        if running is None or running.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(running.process.pid, signal.SIGTERM)
+        try:
+            running.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(running.process.pid, signal.SIGKILL)
+            running.process.wait(5)
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            self.stop_process(name)
+        for log_file in self._log_files:
+            log_file.close()
+        self._log_files.clear()
+        if self.postgres is not None:
+            self.postgres.release()
+            self.postgres = None
+
+    @property
+    def gateway_url(self) -> str:
+        return self.processes[GATEWAY.name].url
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Stack]:
+        try:
+            self.start()
+            yield self
+        finally:
+            self.stop()

@@ -1,0 +1,54 @@
+"""Settings base for every service: pydantic-settings, one env prefix per service, a guard against dev secrets."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that exist only so a fresh clone runs; a deployed environment must set its own.
+DEV_SECRET_MARKER = "dev-only-"  # noqa: S105 - a marker, not a secret
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    PROD = "prod"
+
+
+class ServiceSettings(BaseSettings):
+    """Common settings. Each service subclasses this with its own ``env_prefix``."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    service_name: str = "minato"
+    environment: Environment = Environment.DEV
+    log_level: str = "INFO"
+    log_json: bool = True
+    access_log: bool = True
+    database_url: str | None = None
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+
+    # Token verification (offline, against the gateway's JWKS).
+    jwt_issuer: str = "minato-gateway"
+    jwt_audience: str = "minato"
+    jwks_url: str | None = None
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_outside_dev(self) -> Self:
+        if self.environment is Environment.PROD:
+            for name, value in self:
+                if isinstance(value, SecretStr) and value.get_secret_value().startswith(
+                    DEV_SECRET_MARKER
+                ):
+                    raise ValueError(
+                        f"{name} still has its development default; set it for {self.environment}"
+                    )
+        return self
+
+    @property
+    def is_dev(self) -> bool:
+        return self.environment is not Environment.PROD
