@@ -21,7 +21,11 @@ for _letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
     _next_value += 1
 
 # U = freight container, J = detachable freight-container-related equipment, Z = trailer/chassis.
-EQUIPMENT_CATEGORIES = {"U": "freight container", "J": "detachable equipment", "Z": "trailer/chassis"}
+EQUIPMENT_CATEGORIES = {
+    "U": "freight container",
+    "J": "detachable equipment",
+    "Z": "trailer/chassis",
+}
 
 _CONTAINER_NUMBER = re.compile(r"^[A-Z]{3}[UJZ]\d{7}$")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import AfterValidator
+
 from shared.codes._result import CodeCheck, compact, invalid, pydantic_validator, valid
 
 # Officially assigned ISO 3166-1 alpha-2 codes with short English names.
