@@ -99,6 +99,7 @@ class RequestIdMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
+                message = dict(message)
                 headers = [
                     (k, v) for (k, v) in message.get("headers", []) if k.lower() != b"x-request-id"
                 ]
@@ -108,6 +109,13 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Last line of defence, inside the request's context so the answer carries its id. The
+            # error handlers normally answer first; this catches errors raised after them, such as
+            # a failed commit in the unit of work.
+            self.log.exception("unhandled_error", path=scope["path"])
+            if status_holder[0] == 0:
+                await _send_internal_error(send_with_id, scope["path"], request_id)
         finally:
             if self.access_log:
                 self.log.info(
@@ -121,3 +129,27 @@ class RequestIdMiddleware:
 
 
 ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+async def _send_internal_error(send: Send, path: str, request_id: str) -> None:
+    body = orjson.dumps(
+        {
+            "type": "https://minato.dev/problems/internal_error",
+            "title": "Internal server error",
+            "status": 500,
+            "code": "internal_error",
+            "instance": path,
+            "request_id": request_id,
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -11,14 +11,14 @@ import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from shared.auth import TokenVerifier
-from shared.errors import PROBLEM_SCHEMA
-from shared.service import NotReady, create_service_app
 
 from gateway.config import Settings
 from gateway.keys import ALGORITHM, KeyRing
 from gateway.openapi import OpenAPIMerger
 from gateway.proxy import ProxyMiddleware, Route, UpstreamProxy
+from shared.auth import TokenVerifier
+from shared.errors import PROBLEM_SCHEMA
+from shared.service import NotReady, create_service_app
 
 DESCRIPTION = """Minato: an open, API-first port-logistics platform with a direct bridge to NACCS.
 
@@ -56,11 +56,15 @@ def system_router() -> APIRouter:
         async def check(name: str, base: str) -> tuple[str, dict[str, Any]]:
             try:
                 response = await client.get(base.rstrip("/") + "/readyz")
-                body = response.json() if response.content else {}
-                status = "ok" if response.status_code == 200 else "not_ready"
-                return name, {"status": status, "checks": body.get("checks", {})}
-            except (httpx.HTTPError, ValueError):
+            except httpx.HTTPError:
                 return name, {"status": "unreachable"}
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            status = "ok" if response.status_code == 200 else "not_ready"
+            checks = body.get("checks", {}) if isinstance(body, dict) else {}
+            return name, {"status": status, "checks": checks}
 
         results = dict(await asyncio.gather(*(check(n, b) for n, b in settings.upstreams.items())))
         overall = "ok" if all(r["status"] == "ok" for r in results.values()) else "degraded"

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 import aiohttp
 import structlog
 from multidict import CIMultiDict
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from yarl import URL
+
 from shared.auth import TokenVerifier, bearer_token_from_header
 from shared.errors import AppError, UpstreamTimeout, UpstreamUnavailable, problem_body
 from shared.observability import current_request_id
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from yarl import URL
 
 log = structlog.get_logger("gateway.proxy")
 
@@ -132,7 +133,9 @@ class UpstreamProxy:
                 break
         await verifier.verify(bearer_token_from_header(header))
 
-    async def _read_body(self, receive: Receive) -> bytes | AsyncIterator[bytes]:
+    async def _read_body(
+        self, receive: Receive, too_large: list[bool]
+    ) -> bytes | AsyncIterator[bytes]:
         message = await receive()
         first: bytes = message.get("body", b"")
         if not message.get("more_body", False):
@@ -149,6 +152,7 @@ class UpstreamProxy:
                 chunk = msg.get("body", b"")
                 seen += len(chunk)
                 if seen > limit:
+                    too_large[0] = True  # aiohttp may wrap what we raise; the flag survives
                     raise PayloadTooLarge(f"The limit is {limit} bytes")
                 if chunk:
                     yield chunk
@@ -185,7 +189,13 @@ class UpstreamProxy:
         if query:
             target += "?" + query.decode("latin-1")
         method = scope["method"]
-        body = await self._read_body(receive)
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > self.max_body_bytes:
+                    raise PayloadTooLarge(f"The limit is {self.max_body_bytes} bytes")
+                break
+        too_large = [False]
+        body = await self._read_body(receive, too_large)
         headers = self._upstream_headers(scope)
         url = URL(target, encoded=True)
         attempts = 2 if method in IDEMPOTENT and isinstance(body, bytes) else 1
@@ -195,7 +205,11 @@ class UpstreamProxy:
                     method, url, headers=headers, data=body, allow_redirects=False
                 )
                 break
+            except PayloadTooLarge:
+                raise
             except aiohttp.ServerDisconnectedError as exc:
+                if too_large[0]:
+                    raise PayloadTooLarge(f"The limit is {self.max_body_bytes} bytes") from exc
                 # A pooled connection closed under us before any answer: safe to retry idempotent calls.
                 if attempt + 1 < attempts:
                     continue
@@ -203,6 +217,8 @@ class UpstreamProxy:
             except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
                 raise UpstreamTimeout(f"{route.service} did not answer in time") from exc
             except aiohttp.ClientError as exc:
+                if too_large[0]:
+                    raise PayloadTooLarge(f"The limit is {self.max_body_bytes} bytes") from exc
                 raise UpstreamUnavailable(f"{route.service} is unavailable") from exc
         try:
             response_headers = [

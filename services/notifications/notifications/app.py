@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from shared.auth import TokenVerifier
-from shared.service import create_service_app
 
 from notifications.config import Settings
+from shared.auth import TokenVerifier
+from shared.service import create_service_app
 
 
 def create_app(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
 from shared.auth import TokenVerifier
 from shared.service import create_service_app
-
 from trades.config import Settings
 
 

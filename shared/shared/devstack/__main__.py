@@ -8,7 +8,7 @@ import sys
 import time
 from types import FrameType
 
-from shared.devstack.stack import Stack, StackOptions
+from shared.devstack.stack import ALL_SERVICES, Stack, StackOptions
 
 
 class _Stop(Exception):
@@ -55,10 +55,34 @@ def run() -> int:
         print("Stopped.", flush=True)  # noqa: T201
 
 
+def run_one(name: str) -> int:
+    """One service alone, in the foreground, with its database migrated (for working on it)."""
+    stack = Stack(StackOptions())
+    spec = next((s for s in ALL_SERVICES if s.name == name), None)
+    if spec is None:
+        print(f"unknown service {name!r}; one of: {', '.join(s.name for s in ALL_SERVICES)}")  # noqa: T201
+        return 2
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    try:
+        stack.prepare_databases(only=spec)
+        stack.start_service(spec)
+        print(f"{name} on {stack.processes[name].url} (Ctrl-C stops it)", flush=True)  # noqa: T201
+        return stack.processes[name].process.wait()
+    except _Stop:
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        stack.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m shared.devstack")
-    parser.add_argument("command", choices=["run"])
-    parser.parse_args()
+    parser.add_argument("command", choices=["run", "service"])
+    parser.add_argument("name", nargs="?", help="the service, for `service`")
+    args = parser.parse_args()
+    if args.command == "service":
+        sys.exit(run_one(args.name or ""))
     sys.exit(run())
 
 

@@ -72,6 +72,7 @@ def port_is_free(port: int) -> bool:
 @dataclass
 class StackOptions:
     data_dir: Path = REPO_ROOT / ".data"
+    postgres_dir: Path = REPO_ROOT / ".data" / "pg"
     database_prefix: str = "minato"
     recreate_databases: bool = False
     environment: str = "dev"
@@ -110,9 +111,9 @@ class Stack:
     def database_name(self, service: ServiceSpec) -> str:
         return f"{self.options.database_prefix}_{service.name}"
 
-    def prepare_databases(self) -> None:
-        self.postgres = start_postgres(self.options.data_dir / "pg")
-        for service in ALL_SERVICES:
+    def prepare_databases(self, only: ServiceSpec | None = None) -> None:
+        self.postgres = start_postgres(self.options.postgres_dir)
+        for service in ALL_SERVICES if only is None else (only,):
             name = self.database_name(service)
             ensure_database(self.postgres.admin_url, name, recreate=self.options.recreate_databases)
             upgrade(service.root, self.postgres.url_for(name))

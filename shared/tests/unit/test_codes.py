@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from pydantic import BaseModel, ValidationError
+
 from shared.codes import (
     BUNDLED_LOCODES,
     ContainerNumber,

@@ -16,7 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 BUSINESS_CODE_PATTERN = r"^[A-Z]{3}[0-9]{0,2}$"
 ITEM_ID_PATTERN = r"^[A-Z0-9]{3}$"
 FORM_ROOTS = frozenset({"SI", "BK", "IV", "PL", "BL", "AN"})
-FORM_IDS = {"SI": "UL040", "BK": "UL050", "IV": "UL100", "PL": "UL120", "BL": "UL150", "AN": "UL290"}
+FORM_IDS = {
+    "SI": "UL040",
+    "BK": "UL050",
+    "IV": "UL100",
+    "PL": "UL120",
+    "BL": "UL150",
+    "AN": "UL290",
+}
 
 
 class StrictModel(BaseModel):
@@ -41,7 +48,9 @@ class SourceKind(StrEnum):
     MASTER = "master"  # master data held by the bridge (companies, products, vessels, bonded areas)
     PREVIOUS = "previous"  # results of earlier NACCS business codes of the same trade (輸出管理番号, 申告番号)
     RULE = "rule"  # a named rule of the bridge (transforms.RULES)
-    CONFIG = "config"  # the bridge's per-user configuration (申告予定者 = the broker's 利用者コード)
+    CONFIG = (
+        "config"  # the bridge's per-user configuration (申告予定者 = the broker's 利用者コード)
+    )
     CONST = "const"  # a fixed value
     PERSON = "person"  # only a person (normally the customs broker) can decide it
     SYSTEM = "system"  # assigned by NACCS; blank on a new registration
@@ -77,7 +86,9 @@ class Source(StrictModel):
                 SourceKind.PREVIOUS: {"previous"},
             }[self.kind]
             if root != "@" and root not in expected_roots:
-                raise ValueError(f"source {self}: path must start with one of {sorted(expected_roots)}")
+                raise ValueError(
+                    f"source {self}: path must start with one of {sorted(expected_roots)}"
+                )
         elif self.kind in {SourceKind.RULE, SourceKind.CONFIG} and not self.argument:
             raise ValueError(f"source {self.kind}: needs a name")
 
@@ -120,8 +131,12 @@ class ItemSpec(StrictModel):
     sources: tuple[Source, ...] = ()
     transform: TransformSpec | None = None
     full_width: bool = False  # the item may carry full-width (JIS X 0208) text, 2 bytes a character
-    normally_filled: bool = False  # filled in a plain FCL shipment; the basis of the auto-fill ratio
-    verified: bool = False  # width/position read in a public source (✅); False = 🔶 inference, configurable
+    normally_filled: bool = (
+        False  # filled in a plain FCL shipment; the basis of the auto-fill ratio
+    )
+    verified: bool = (
+        False  # width/position read in a public source (✅); False = 🔶 inference, configurable
+    )
     condition: str = ""
     note: str = ""
 
@@ -154,14 +169,17 @@ class GroupSpec(StrictModel):
     name_ja: str
     max_repeats: Annotated[int, Field(gt=0, le=999)]
     emit: Literal["all", "used"] = "all"
-    source: Source | None = None  # the collection each repeat reads its ``@.`` paths from
+    # the collection each repeat reads its ``@.`` paths from; the first source giving a non-empty list wins
+    sources: tuple[Source, ...] = ()
     verified: bool = False
     note: str = ""
 
-    @field_validator("source", mode="before")
+    @field_validator("sources", mode="before")
     @classmethod
-    def _parse_source(cls, value: Any) -> Any:
-        return Source.parse(value) if isinstance(value, str) else value
+    def _parse_sources(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return tuple(Source.parse(v) if isinstance(v, str) else v for v in value)
+        return value
 
 
 class FieldMap(StrictModel):
@@ -197,7 +215,9 @@ class FieldMap(StrictModel):
             if group.key not in seen_groups:
                 raise ValueError(f"group {group.key}: has no items")
             if group.emit == "used" and self.items[-1].group != group.key:
-                raise ValueError(f"group {group.key}: emit='used' requires it to be the last element")
+                raise ValueError(
+                    f"group {group.key}: emit='used' requires it to be the last element"
+                )
         return self
 
     def group(self, key: str) -> GroupSpec:

@@ -1,0 +1,496 @@
+"""The NACCS EDI telegram codec (固定長デリミター方式): a 398-byte common header + CRLF, then one CRLF-terminated
+fixed-width line per item, repeat groups block by block.
+
+Offsets of the input and output common headers are those of /work/shared/domain/cyberport-naccs.md §1.2-1.3 (two
+independent public codebases agree on them). Output telegrams come from outside and are decoded defensively:
+every failure is a typed :class:`~naccs_bridge.domain.errors.TelegramError` carrying the byte offset.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from naccs_bridge.domain.charset import Charset, encode_item, first_disallowed
+from naccs_bridge.domain.errors import (
+    LengthMismatch,
+    MalformedBody,
+    MalformedHeader,
+    MalformedResultCode,
+    RepeatOverflow,
+    TelegramError,
+    TelegramTooLong,
+    TelegramTooShort,
+)
+from naccs_bridge.domain.specs import FieldMap, GroupSpec, ItemSpec, StrictModel
+
+CRLF = b"\r\n"
+HEADER_WIDTH = 398
+HEADER_LINE = HEADER_WIDTH + len(CRLF)  # 400: 電文長 counts the header line too ([S5]: 400 + body)
+MAX_TELEGRAM_BYTES = 700_000  # NACCS EDI 電文 maximum ✅ [S1]
+SEA_SYSTEM_ID: Literal["2"] = (
+    "2"  # システム識別: air 1, sea 2 ✅ [S6]; a space is error A0016 ✅ [S4]
+)
+
+
+class HeaderField(NamedTuple):
+    name: str
+    offset: int
+    width: int
+
+
+INPUT_HEADER_FIELDS: tuple[HeaderField, ...] = (
+    HeaderField("control", 0, 3),  # 制御情報
+    HeaderField("business_code", 3, 5),  # 業務コード
+    HeaderField("reserved_1", 8, 21),
+    HeaderField("user_code", 29, 5),  # 利用者コード
+    HeaderField("identification_no", 34, 3),  # 識別番号
+    HeaderField("password", 37, 8),  # 利用者パスワード
+    HeaderField("reserved_2", 45, 174),
+    HeaderField("handover_info", 219, 26),  # 電文引継情報
+    HeaderField("reserved_3", 245, 8),
+    HeaderField("input_id_no", 253, 10),  # 入力情報特定番号
+    HeaderField("index_handover", 263, 100),  # 索引引継情報
+    HeaderField("reserved_4", 363, 1),
+    HeaderField("system_id", 364, 1),  # システム識別
+    HeaderField("reserved_5", 365, 27),
+    HeaderField("message_length", 392, 6),  # 電文長
+)
+
+OUTPUT_HEADER_FIELDS: tuple[HeaderField, ...] = (
+    HeaderField("reserved_1", 0, 3),
+    HeaderField("business_code", 3, 5),  # 業務コード
+    HeaderField("output_info_code", 8, 7),  # 出力情報コード
+    HeaderField("received_at", 15, 14),  # 電文受信日時 YYYYMMDDhhmmss
+    HeaderField("user_code", 29, 5),  # 利用者コード
+    HeaderField("reserved_2", 34, 17),
+    HeaderField("mail_or_terminal", 51, 64),  # 利用者メールアドレス / 論理端末名 🔶
+    HeaderField("subject", 115, 64),  # 業務個別データ (申告番号 etc.)
+    HeaderField("reserved_3", 179, 40),
+    HeaderField("handover_info", 219, 26),  # 電文引継情報 (echo)
+    HeaderField("split_seq", 245, 3),  # 分割通番
+    HeaderField("last_flag", 248, 1),  # 最終表示
+    HeaderField("message_kind", 249, 1),  # 電文種別
+    HeaderField("reserved_4", 250, 3),
+    HeaderField("input_id_no", 253, 10),  # 入力情報特定番号 (echo)
+    HeaderField("index_handover", 263, 100),  # 索引引継情報
+    HeaderField("destination_pattern", 363, 1),  # 宛管形式
+    HeaderField("reserved_5", 364, 28),
+    HeaderField("message_length", 392, 6),  # 電文長
+)
+
+
+class ChannelSettings(StrictModel):
+    """Per-channel wire settings; both are open questions in the public record, hence settings."""
+
+    charset: Charset = Charset.SHIFT_JIS
+    numeric_alignment: Literal["left", "right"] = (
+        "left"  # [S5] left-justifies; n items unconfirmed 🔶
+    )
+
+
+class InputHeader(StrictModel):
+    """The fields of the 398-byte 入力共通項目 a caller sets; 電文長 is computed when the telegram is built."""
+
+    business_code: Annotated[str, Field(pattern=r"^[A-Z0-9]{3,5}$")]
+    user_code: Annotated[str, Field(pattern=r"^[A-Z0-9]{5}$")]
+    identification_no: Annotated[str, Field(pattern=r"^[A-Z0-9]{3}$")]
+    password: Annotated[str, Field(max_length=8, pattern=r"^[!-~]*$")]
+    handover_info: Annotated[str, Field(max_length=26, pattern=r"^[ -~]*$")] = ""
+    input_id_no: Annotated[str, Field(max_length=10, pattern=r"^[ -~]*$")] = ""
+    index_handover: Annotated[str, Field(max_length=100, pattern=r"^[ -~]*$")] = ""
+    system_id: Literal["1", "2"] = SEA_SYSTEM_ID
+
+    @property
+    def user_id(self) -> str:
+        """利用者ID = 利用者コード(5) + 識別番号(3) ✅ [S7]."""
+        return self.user_code + self.identification_no
+
+
+class MessageKind(StrEnum):
+    """電文種別 of an output telegram ✅ [S6][S1]."""
+
+    FORM = "P"  # 帳票用出力情報
+    SCREEN = "C"  # 画面用 (非照会)
+    INQUIRY = "M"  # 照会結果
+    INTERNAL = "T"  # 社内IF用
+    STORED = "U"  # 蓄積用 (溜め置き)
+    RESULT = "R"  # 処理結果通知
+
+
+class OutputHeader(StrictModel):
+    business_code: str
+    output_info_code: str
+    received_at: datetime | None
+    user_code: str
+    mail_or_terminal: str
+    subject: str
+    handover_info: str
+    split_seq: int | None
+    last_flag: str
+    message_kind: MessageKind
+    input_id_no: str
+    index_handover: str
+    destination_pattern: str
+    message_length: int
+
+    @property
+    def is_result_notice(self) -> bool:
+        """Result notices carry 出力情報コード ``*`` + system letter + 業務コード ✅ [S3 付表6-1]."""
+        return self.output_info_code.startswith("*")
+
+
+class FormValues(BaseModel):
+    """Item values of one telegram body, keyed by item key; repeat groups as lists of blocks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: dict[str, str] = Field(default_factory=dict)
+    groups: dict[str, list[dict[str, str]]] = Field(default_factory=dict)
+
+
+class ResultCode(StrictModel):
+    """One 処理結果コード ``NNNNN-XXXX-YYYY`` ✅ [S6]: result, item ID (項目略称), repeat number 🔶."""
+
+    raw: str
+    code: str
+    item_id: str | None
+    repeat_no: int | None
+
+    @property
+    def category(self) -> str:
+        return self.code[0]
+
+    @property
+    def is_success(self) -> bool:
+        return self.raw == "00000-0000-0000"
+
+    @property
+    def is_warning(self) -> bool:
+        return self.category == "W"  # non-fatal: [S6] treats W as success
+
+    @property
+    def is_error(self) -> bool:
+        return not (self.is_success or self.is_warning)
+
+
+class OutputTelegram(StrictModel):
+    header: OutputHeader
+    lines: tuple[str, ...]
+
+
+class ResultNotice(StrictModel):
+    header: OutputHeader
+    codes: tuple[ResultCode, ...]
+    reference_no: (
+        str | None
+    )  # the line after the result codes: 申告番号 / 輸出管理番号 etc. ✅ [S6]
+    extra_lines: tuple[str, ...]
+
+    @property
+    def accepted(self) -> bool:
+        return bool(self.codes) and not any(code.is_error for code in self.codes)
+
+    @property
+    def errors(self) -> tuple[ResultCode, ...]:
+        return tuple(code for code in self.codes if code.is_error)
+
+    @property
+    def warnings(self) -> tuple[ResultCode, ...]:
+        return tuple(code for code in self.codes if code.is_warning)
+
+
+# ---------------------------------------------------------------------------------------------- building
+
+
+def encode_input_header(header: InputHeader, message_length: int) -> bytes:
+    """The 400-byte header line (398 + CRLF)."""
+    if message_length > MAX_TELEGRAM_BYTES:
+        raise TelegramTooLong(message_length, MAX_TELEGRAM_BYTES)
+    values = {
+        "business_code": header.business_code,
+        "user_code": header.user_code,
+        "identification_no": header.identification_no,
+        "password": header.password,
+        "handover_info": header.handover_info,
+        "input_id_no": header.input_id_no,
+        "index_handover": header.index_handover,
+        "system_id": header.system_id,
+        "message_length": f"{message_length:06d}",
+    }
+    line = bytearray(b" " * HEADER_WIDTH)
+    for field in INPUT_HEADER_FIELDS:
+        raw = values.get(field.name, "").encode("ascii")
+        line[field.offset : field.offset + len(raw)] = raw
+    return bytes(line) + CRLF
+
+
+def _block_values(values: FormValues, group: GroupSpec) -> list[dict[str, str]]:
+    blocks = values.groups.get(group.key, [])
+    if len(blocks) > group.max_repeats:
+        raise RepeatOverflow(group.key, group.max_repeats, len(blocks))
+    if group.emit == "all":
+        return blocks + [{}] * (group.max_repeats - len(blocks))
+    return blocks
+
+
+def encode_body(field_map: FieldMap, values: FormValues, settings: ChannelSettings) -> bytes:
+    """The 業務個別項目: each item at its width + CRLF, in wire order, groups block by block."""
+    right = settings.numeric_alignment == "right"
+    out = bytearray()
+    for element in field_map.layout():
+        if isinstance(element, ItemSpec):
+            value = values.items.get(element.key, "")
+            out += encode_item(element, value, settings.charset, align_numeric_right=right)
+            out += CRLF
+            continue
+        members = field_map.group_items(element.key)
+        for block in _block_values(values, element):
+            for item in members:
+                value = block.get(item.key, "")
+                out += encode_item(item, value, settings.charset, align_numeric_right=right)
+                out += CRLF
+    return bytes(out)
+
+
+def build_input_telegram(
+    header: InputHeader, field_map: FieldMap, values: FormValues, settings: ChannelSettings
+) -> bytes:
+    """A complete input telegram. 電文長 = 400 + body bytes, i.e. the whole message ✅ [S5]."""
+    if header.business_code != field_map.code:
+        raise MalformedHeader(
+            "business_code", 3, f"{header.business_code} does not match map {field_map.code}"
+        )
+    body = encode_body(field_map, values, settings)
+    return encode_input_header(header, HEADER_LINE + len(body)) + body
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def _split_header(data: bytes) -> tuple[str, bytes]:
+    if len(data) < HEADER_LINE:
+        raise TelegramTooShort(len(data), f"{len(data)} bytes, a header alone needs {HEADER_LINE}")
+    if data[HEADER_WIDTH:HEADER_LINE] != CRLF:
+        raise MalformedHeader("CRLF", HEADER_WIDTH, "the 398-byte header is not followed by CRLF")
+    raw = data[:HEADER_WIDTH]
+    index = first_non_ascii(raw)
+    if index is not None:
+        raise MalformedHeader("header", index, f"byte 0x{raw[index]:02X} is not half-width")
+    return raw.decode("ascii"), data[HEADER_LINE:]
+
+
+def first_non_ascii(raw: bytes) -> int | None:
+    return next((i for i, b in enumerate(raw) if b < 0x20 or b > 0x7E), None)
+
+
+def _fields(text: str, layout: tuple[HeaderField, ...]) -> dict[str, str]:
+    return {f.name: text[f.offset : f.offset + f.width] for f in layout}
+
+
+def _message_length(raw: str, actual: int) -> int:
+    if not re.fullmatch(r"[0-9]{6}", raw):
+        raise MalformedHeader("message_length", 392, f"電文長 {raw!r} is not 6 digits")
+    declared = int(raw)
+    if declared != actual:
+        raise LengthMismatch(declared, actual)
+    return declared
+
+
+def parse_input_header(data: bytes) -> tuple[InputHeader, int]:
+    """Read back an input header (for the NACCS stand-in and round-trip tests)."""
+    text, _ = _split_header(data)
+    fields = _fields(text, INPUT_HEADER_FIELDS)
+    length = _message_length(fields["message_length"], len(data))
+    try:
+        header = InputHeader(
+            business_code=fields["business_code"].rstrip(),
+            user_code=fields["user_code"],
+            identification_no=fields["identification_no"],
+            password=fields["password"].rstrip(),
+            handover_info=fields["handover_info"].rstrip(),
+            input_id_no=fields["input_id_no"].rstrip(),
+            index_handover=fields["index_handover"].rstrip(),
+            system_id=fields["system_id"],
+        )
+    except ValueError as exc:
+        raise MalformedHeader("input header", 0, str(exc)) from exc
+    return header, length
+
+
+def _decode_slot(raw: bytes, offset: int, item: ItemSpec, charset: Charset) -> str:
+    try:
+        text = raw.decode(charset)
+    except UnicodeDecodeError as exc:
+        raise MalformedBody(
+            offset + exc.start, item.key, f"bytes do not decode as {charset}"
+        ) from exc
+    value = text.strip(" ") if item.type == "n" else text.rstrip(" ")
+    index = first_disallowed(value, numeric=item.type == "n", full_width=item.full_width)
+    if index is not None:
+        raise MalformedBody(offset, item.key, f"character {value[index]!r} is not allowed here")
+    return value
+
+
+def decode_body(
+    field_map: FieldMap,
+    body: bytes,
+    settings: ChannelSettings,
+    *,
+    base_offset: int = HEADER_LINE,
+) -> FormValues:
+    """Read a body written by :func:`encode_body`. Trailing blank blocks of a group are dropped."""
+    position = 0
+
+    def read(item: ItemSpec) -> str:
+        nonlocal position
+        end = position + item.width
+        if body[end : end + 2] != CRLF:
+            where = "ends early" if end + 2 > len(body) else "has no CRLF after its width"
+            raise MalformedBody(base_offset + min(end, len(body)), item.key, f"item {where}")
+        value = _decode_slot(body[position:end], base_offset + position, item, settings.charset)
+        position = end + 2
+        return value
+
+    values = FormValues()
+    for element in field_map.layout():
+        if isinstance(element, ItemSpec):
+            values.items[element.key] = read(element)
+            continue
+        members = field_map.group_items(element.key)
+        block_width = sum(i.width + 2 for i in members)
+        if element.emit == "all":
+            count = element.max_repeats
+        else:
+            remaining = len(body) - position
+            count, rest = divmod(remaining, block_width)
+            if rest or count > element.max_repeats:
+                raise MalformedBody(
+                    base_offset + position,
+                    element.key,
+                    f"{remaining} bytes left are not 0..{element.max_repeats} blocks of {block_width}",
+                )
+        blocks = [{item.key: read(item) for item in members} for _ in range(count)]
+        while blocks and not any(blocks[-1].values()):
+            blocks.pop()
+        values.groups[element.key] = blocks
+    if position != len(body):
+        raise MalformedBody(base_offset + position, "(end)", f"{len(body) - position} extra bytes")
+    return values
+
+
+def parse_input_telegram(
+    data: bytes, field_map: FieldMap, settings: ChannelSettings
+) -> tuple[InputHeader, FormValues]:
+    header, _ = parse_input_header(data)
+    return header, decode_body(field_map, data[HEADER_LINE:], settings)
+
+
+def parse_output_header(data: bytes) -> OutputHeader:
+    text, _ = _split_header(data)
+    fields = _fields(text, OUTPUT_HEADER_FIELDS)
+    length = _message_length(fields["message_length"], len(data))
+    received_raw = fields["received_at"].strip()
+    received_at: datetime | None = None
+    if received_raw:
+        try:
+            received_at = datetime.strptime(received_raw, "%Y%m%d%H%M%S")
+        except ValueError as exc:
+            raise MalformedHeader("received_at", 15, f"{received_raw!r} is not a date") from exc
+    split_raw = fields["split_seq"].strip()
+    if split_raw and not split_raw.isdigit():
+        raise MalformedHeader("split_seq", 245, f"{split_raw!r} is not a number")
+    try:
+        kind = MessageKind(fields["message_kind"])
+    except ValueError as exc:
+        raise MalformedHeader(
+            "message_kind", 249, f"電文種別 {fields['message_kind']!r} is unknown"
+        ) from exc
+    business_code = fields["business_code"].rstrip()
+    if not re.fullmatch(r"[A-Z0-9]{3,5}", business_code):
+        raise MalformedHeader("business_code", 3, f"{business_code!r} is not a business code")
+    return OutputHeader(
+        business_code=business_code,
+        output_info_code=fields["output_info_code"].rstrip(),
+        received_at=received_at,
+        user_code=fields["user_code"].rstrip(),
+        mail_or_terminal=fields["mail_or_terminal"].rstrip(),
+        subject=fields["subject"].rstrip(),
+        handover_info=fields["handover_info"].rstrip(),
+        split_seq=int(split_raw) if split_raw else None,
+        last_flag=fields["last_flag"],
+        message_kind=kind,
+        input_id_no=fields["input_id_no"].rstrip(),
+        index_handover=fields["index_handover"].rstrip(),
+        destination_pattern=fields["destination_pattern"].strip(),
+        message_length=length,
+    )
+
+
+def parse_output_telegram(data: bytes, settings: ChannelSettings) -> OutputTelegram:
+    """Header and CRLF-separated body lines of any output telegram, decoded in the channel charset."""
+    header = parse_output_header(data)
+    body = data[HEADER_LINE:]
+    lines: list[str] = []
+    offset = HEADER_LINE
+    for raw in body.split(CRLF):
+        try:
+            lines.append(raw.decode(settings.charset))
+        except UnicodeDecodeError as exc:
+            raise TelegramError(
+                offset + exc.start, f"body bytes do not decode as {settings.charset}"
+            ) from exc
+        offset += len(raw) + len(CRLF)
+    if lines and lines[-1] == "":
+        lines.pop()  # the final CRLF terminates the last line
+    return OutputTelegram(header=header, lines=tuple(lines))
+
+
+RESULT_CODE_WIDTH = 15
+_RESULT_CODE = re.compile(r"^([0-9A-Z]{5})-([0-9A-Z ]{4})-([0-9A-Z ]{4})$")
+
+
+def parse_result_codes(line: str, offset: int) -> tuple[ResultCode, ...]:
+    """The line of repeated 15-byte 処理結果コード blocks; blank blocks are unused slots."""
+    codes: list[ResultCode] = []
+    for start in range(0, len(line), RESULT_CODE_WIDTH):
+        raw = line[start : start + RESULT_CODE_WIDTH]
+        if not raw.strip():
+            continue
+        match = _RESULT_CODE.match(raw)
+        if match is None:
+            raise MalformedResultCode(offset + start, raw)
+        code, item, repeat = match.groups()
+        item_id = item.strip()
+        repeat_text = repeat.strip()
+        codes.append(
+            ResultCode(
+                raw=raw,
+                code=code,
+                item_id=None if item_id in {"", "0000"} else item_id,
+                repeat_no=int(repeat_text) if repeat_text.isdigit() and int(repeat_text) else None,
+            )
+        )
+    return tuple(codes)
+
+
+def parse_result_notice(data: bytes, settings: ChannelSettings) -> ResultNotice:
+    """A 処理結果通知: result codes on the first body line, then the reference number (申告番号 etc.)."""
+    telegram = parse_output_telegram(data, settings)
+    if not telegram.lines:
+        raise TelegramTooShort(len(data), "result notice without the result-code line")
+    codes = parse_result_codes(telegram.lines[0], HEADER_LINE)
+    if not codes:
+        raise MalformedResultCode(HEADER_LINE, telegram.lines[0])
+    rest = telegram.lines[1:]
+    reference = rest[0].strip() if rest and rest[0].strip() else None
+    return ResultNotice(
+        header=telegram.header,
+        codes=codes,
+        reference_no=reference,
+        extra_lines=tuple(rest[1:]),
+    )

@@ -1,0 +1,610 @@
+"""Named transforms (T1-T8 of naccs-fieldmap.md) and rules that field maps refer to by name.
+
+A field map says ``transform = "locode"`` or ``sources = ["rule:container_count"]``; this module is the closed
+set of names the data may use, so a new business code is added by writing data that combines them. Each transform
+takes the resolved source value and returns a :class:`Derived` (text + which master data it used) or raises
+:class:`TransformFailed` with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from functools import cache
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel, ConfigDict
+
+from naccs_bridge.domain.bundle import CompanyMaster, TradeBundle
+from naccs_bridge.domain.loading import read_toml
+
+
+class TransformFailed(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class Derived(NamedTuple):
+    value: str
+    master: str | None = None  # e.g. "master:companies[MINATO-DENKI]" when master data decided the value
+
+
+class PrefillConfig(BaseModel):
+    """Settings of one NACCS user/broker and the injectable clock; the defaults are marked where unverified."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    today: date
+    declarant_user_code: str | None = None  # 申告予定者コード = the broker's 利用者コード
+    exchange_rates_to_jpy: dict[str, Decimal] = {}  # 🔶 customs weekly rates (IER); configured or looked up
+    small_value_threshold_jpy: int = 200_000  # 🔶 大額・少額 boundary (200,000 JPY as in 少額貨物)
+    invoice_identification: str | None = None  # 🔶 インボイス識別 code; not public, set per broker
+    price_class_code: str | None = None  # 🔶 価格区分コード; not public, set per broker
+    same_shipper_lcl_prefix: int = 700  # T6 ✅ [S14]
+    multi_shipper_lcl_prefix: int = 900  # T6 ✅ [S14]
+
+
+@dataclass
+class Context:
+    """What a transform or rule may read: the bundle (typed and as a tree), config and the current repeat."""
+
+    bundle: TradeBundle
+    config: PrefillConfig
+    tree: dict[str, Any] = field(default_factory=dict)
+    element: Any = None
+    index: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.tree:
+            self.tree = self.bundle.as_tree()
+
+
+def resolve_path(tree: Mapping[str, Any], path: str, element: Any = None) -> Any:
+    """Walk ``SI.shipper.name`` / ``containers.0.containerNo`` / ``@.description``; None when absent."""
+    current: Any = tree
+    for position, segment in enumerate(path.split(".")):
+        if position == 0 and segment == "@":
+            current = element
+        elif isinstance(current, Mapping):
+            current = current.get(segment)
+        elif isinstance(current, list) and segment.isdigit():
+            index = int(segment)
+            current = current[index] if index < len(current) else None
+        else:
+            return None
+        if current is None:
+            return None
+    return current
+
+
+# ------------------------------------------------------------------------------------------- text (T3)
+
+
+def normalize_text(text: str) -> str:
+    """Half-width conversion (NFKC: full-width Latin → half-width, half-width kana → full-width) and one space
+    for any run of whitespace, so multi-line form text fits a single NACCS item."""
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, datetime | date):
+        return value.strftime("%Y%m%d")
+    if isinstance(value, list):
+        return " ".join(_text(v) for v in value)
+    return normalize_text(str(value))
+
+
+def format_decimal(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\s.]+", " ", normalize_text(text).upper()).strip()
+
+
+# ------------------------------------------------------------------------------------------- tables
+
+
+@cache
+def _port_tables() -> tuple[dict[str, str], frozenset[str], dict[str, str]]:
+    data = read_toml("ports.toml")
+    by_name = {_key(name): p["locode"] for p in data["ports"] for name in p["names"]}
+    codes = frozenset(p["locode"] for p in data["ports"])
+    countries = {_key(name): c["code"] for c in data["countries"] for name in c["names"]}
+    return by_name, codes, countries
+
+
+@cache
+def _unit_tables() -> dict[str, dict[str, str]]:
+    data = read_toml("units.toml")
+    return {
+        kind: {_key(alias).replace(" ", ""): code for code, aliases in table.items() for alias in aliases}
+        for kind, table in data.items()
+    }
+
+
+def country_code_of(text: str) -> str | None:
+    key = _key(text)
+    if re.fullmatch(r"[A-Z]{2}", key):
+        return key
+    return _port_tables()[2].get(key)
+
+
+def _locode(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    """T1: port name or code → UN/LOCODE; an unlisted port in a known country → country + ZZZ (ACL rule ✅)."""
+    text = _key(_text(value))
+    by_name, codes, _ = _port_tables()
+    for port in ctx.bundle.master.ports:
+        if _key(port.name) == text.split(",")[0].strip() or port.locode == text:
+            return Derived(port.locode, f"master:ports[{port.locode}]")
+    name, _, country = (part.strip() for part in text.partition(","))
+    if name in by_name:
+        return Derived(by_name[name])
+    compact = text.replace(" ", "")
+    if compact in codes:
+        return Derived(compact)
+    if re.fullmatch(r"[A-Z]{2}[A-Z2-9]{3}", compact) and compact[:2] in _port_tables()[2].values():
+        return Derived(compact)  # LOCODE-shaped, in a known country: trust the form
+    if country:
+        code = country_code_of(country)
+        if code:
+            return Derived(f"{code}ZZZ")
+    raise TransformFailed(f"port {text!r} is not in the port table: enter its UN/LOCODE")
+
+
+def _port_name(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    """A port's name for name items next to LOCODE items; the form's own wording when it has one."""
+    text = normalize_text(_text(value)).upper()
+    return Derived(text.split(",")[0].strip())
+
+
+def _unit(kind: str) -> Callable[[Any, Context, Mapping[str, str | int]], Derived]:
+    def transform(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+        text = _key(_text(value)).replace(" ", "")
+        code = _unit_tables()[kind].get(text)
+        if code is None:
+            raise TransformFailed(f"{kind} unit {value!r} has no code in units.toml")
+        return Derived(code)
+
+    return transform
+
+
+def _date(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    """T7: dates → YYYYMMDD."""
+    if isinstance(value, datetime | date):
+        return Derived(value.strftime("%Y%m%d"))
+    text = str(value).strip()
+    for pattern in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return Derived(datetime.strptime(text[: len(pattern) + 2], pattern).strftime("%Y%m%d"))
+        except ValueError:
+            continue
+    raise TransformFailed(f"{text!r} is not a date")
+
+
+def _time(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    if isinstance(value, datetime):
+        return Derived(value.strftime("%H%M"))
+    raise TransformFailed(f"{value!r} is not a date-time")
+
+
+def _decimal(value: Any) -> Decimal:
+    try:
+        return value if isinstance(value, Decimal) else Decimal(str(value).replace(",", ""))
+    except InvalidOperation as exc:
+        raise TransformFailed(f"{value!r} is not a number") from exc
+
+
+def _amount(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    """T7: JPY amounts are floored to integers ([S5]); other currencies keep their decimals 🔶."""
+    amount = _decimal(value)
+    currency_path = str(args.get("currency", ""))
+    currency = resolve_path(ctx.tree, currency_path, ctx.element) if currency_path else "JPY"
+    if currency is None or str(currency).upper() == "JPY":
+        return Derived(str(amount.to_integral_value(rounding=ROUND_FLOOR)))
+    return Derived(format_decimal(amount))
+
+
+def _quantity(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    """A plain decimal number without exponent or trailing zeros (weights, volumes, quantities)."""
+    places = args.get("places")
+    amount = _decimal(value)
+    if places is not None:
+        amount = amount.quantize(Decimal(1).scaleb(-int(places)))
+    return Derived(format_decimal(amount))
+
+
+def _digits(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    """Phone and postal numbers: hyphens and spaces stripped ([S5])."""
+    return Derived(re.sub(r"[^0-9]", "", normalize_text(_text(value))))
+
+
+def _upper(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    return Derived(_text(value).upper())
+
+
+def _master_lookup(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    """Look ``value`` up in a master table: ``table``, matched on ``key``, returning ``field``."""
+    table, key, wanted = str(args["table"]), str(args["key"]), str(args["field"])
+    rows = ctx.tree.get("master", {}).get(table, [])
+    needle = _key(_text(value))
+    for row in rows:
+        if row.get(key) is not None and _key(_text(row[key])) == needle:
+            result = row.get(wanted)
+            if result is None or result == "":
+                raise TransformFailed(f"master {table}[{needle}] has no {wanted}")
+            return Derived(_text(result), f"master:{table}[{needle}]")
+    raise TransformFailed(f"{needle!r} is not in master data {table}")
+
+
+def _call_sign(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    """T8: vessel → call sign (船舶コード) via the vessel master; a known call sign passes through."""
+    needle = _key(_text(value))
+    for vessel in ctx.bundle.master.vessels:
+        if _key(vessel.call_sign) == needle:
+            return Derived(vessel.call_sign.upper(), f"master:vessels[{vessel.call_sign}]")
+        if _key(vessel.name) == needle:
+            return Derived(vessel.call_sign.upper(), f"master:vessels[{vessel.call_sign}]")
+    raise TransformFailed(
+        f"vessel {needle!r} is not in the vessel master: register it or enter the call sign"
+    )
+
+
+def _hs9(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    """HS code → the 9-digit 統計品目番号 / 品目コード NACCS wants (6 HS + 3 national digits)."""
+    digits = re.sub(r"[^0-9]", "", _text(value))
+    if len(digits) != 9:
+        raise TransformFailed(f"HS code {value!r} has {len(digits)} digits; NACCS needs 9")
+    return Derived(digits)
+
+
+def _country_of_locode(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    return Derived(_locode(value, ctx, args).value[:2])
+
+
+# ------------------------------------------------------------------------------------------- parties (T4, T5)
+
+JP_PREFECTURE = re.compile(r"^(東京都|北海道|(?:京都|大阪)府|.{2,3}県)")
+JP_MUNICIPALITY = re.compile(r"^((?:.+?郡)?.+?市.+?区|.+?[市区町村])")
+
+
+def corporate_number_valid(number: str) -> bool:
+    """法人番号 check digit: the first digit = 9 - (Σ digit × (1 or 2) mod 9) over the other 12 digits."""
+    if not re.fullmatch(r"[1-9][0-9]{12}", number):
+        return False
+    body = number[1:]
+    total = sum(int(d) * (1 if i % 2 == 0 else 2) for i, d in enumerate(reversed(body)))
+    return int(number[0]) == 9 - total % 9
+
+
+def importer_exporter_code(corporate_number: str, branch_no: str | None) -> str:
+    """T5: 輸出入者コード = 法人番号(13) + 枝番(4) ✅ [S15]."""
+    number = re.sub(r"[^0-9]", "", corporate_number)
+    if not corporate_number_valid(number):
+        raise TransformFailed(f"法人番号 {corporate_number!r} fails its check digit")
+    branch = re.sub(r"[^0-9]", "", branch_no or "") or "0000"
+    if len(branch) > 4:
+        raise TransformFailed(f"branch number {branch_no!r} is longer than 4 digits")
+    return number + branch.zfill(4)
+
+
+def split_japanese_address(address: str) -> tuple[str, str, str, str]:
+    """T4, Japanese text: 都道府県 / 市区町村 / 町域・番地 / ビル名 (the building after the first space)."""
+    text = normalize_text(address)
+    text = re.sub(r"^〒?\s*\d{3}-?\d{4}\s*", "", text)
+    prefecture_match = JP_PREFECTURE.match(text)
+    prefecture = prefecture_match.group(1) if prefecture_match else ""
+    rest = text[len(prefecture) :]
+    municipality_match = JP_MUNICIPALITY.match(rest)
+    municipality = municipality_match.group(1) if municipality_match else ""
+    rest = rest[len(municipality) :]
+    street, _, building = rest.partition(" ")
+    return prefecture, municipality, street, building
+
+
+def split_latin_address(address: str) -> tuple[str, str, str, str]:
+    """T4, comma-separated Latin text (``street, district, city, region postcode, country``): first part,
+    middle parts, city and region. A trailing country name is dropped: it goes to 国コード."""
+    parts = [p.strip() for p in normalize_text(address).split(",") if p.strip()]
+    if parts and country_code_of(parts[-1]) is not None and len(parts) > 1:
+        parts = parts[:-1]
+    if len(parts) <= 2:
+        padded = [*parts, "", ""]
+        return padded[0], "", padded[1], ""
+    return parts[0], " ".join(parts[1:-2]), parts[-2], parts[-1]
+
+
+def _find_company(party: Mapping[str, Any], ctx: Context) -> CompanyMaster | None:
+    companies = ctx.bundle.master.companies
+    for attribute in ("company_id", "corporate_number"):
+        wanted = party.get("companyId" if attribute == "company_id" else "corporateNumber")
+        if wanted:
+            match = next((c for c in companies if getattr(c, attribute) == wanted), None)
+            if match is not None:
+                return match
+    names = {_key(str(party[k])) for k in ("name", "nameEn") if party.get(k)}
+    return next(
+        (c for c in companies if names & {_key(n) for n in (c.name, c.name_en) if n}), None
+    )
+
+
+def _party_address_parts(party: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    lines = [normalize_text(str(line)) for line in party.get("addressLines", []) if line]
+    if lines:
+        street1 = lines[0]
+        street2 = " ".join(lines[1:])
+        return street1, street2, party.get("city") or "", party.get("subdivision") or ""
+    address = str(party.get("address") or "")
+    if JP_PREFECTURE.match(normalize_text(address)):
+        return split_japanese_address(address)
+    return split_latin_address(address)
+
+
+def _company(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    """A Japanese exporter/importer: from the company master when the party is in it, else from the form."""
+    if not isinstance(value, Mapping):
+        raise TransformFailed("expected a party")
+    wanted = str(args["field"])
+    company = _find_company(value, ctx)
+    via = f"master:companies[{company.company_id}]" if company else None
+    if wanted == "code":
+        if company is not None and company.corporate_number:
+            return Derived(importer_exporter_code(company.corporate_number, company.branch_no), via)
+        if value.get("naccsCode"):
+            return Derived(_text(value["naccsCode"]))
+        if value.get("corporateNumber"):
+            return Derived(importer_exporter_code(value["corporateNumber"], value.get("branchNo")))
+        raise TransformFailed("no 法人番号 for this party: add it to the company master")
+    if company is not None:
+        master_value = {
+            "name": company.name_en or company.name,
+            "postal_code": company.postal_code,
+            "address1": company.address1,
+            "address2": company.address2,
+            "address3": company.address3,
+            "address4": company.address4,
+            "phone": company.phone,
+        }.get(wanted)
+        if master_value:
+            derived = _text(master_value)
+            if wanted in {"postal_code", "phone"}:
+                derived = re.sub(r"[^0-9]", "", derived)
+            return Derived(derived, via)
+    return _party(value, ctx, args)
+
+
+def _party(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    """A party from the form (foreign consignee, overseas shipper): name, address parts, postal and country."""
+    if not isinstance(value, Mapping):
+        raise TransformFailed("expected a party")
+    wanted = str(args["field"])
+    if wanted == "code":
+        if value.get("naccsCode"):
+            return Derived(_text(value["naccsCode"]))
+        raise TransformFailed("the party has no NACCS code")
+    if wanted == "name":
+        name = value.get("nameEn") or value.get("name")
+        if not name:
+            raise TransformFailed("the party has no name")
+        return Derived(_text(name).upper())
+    if wanted in {"address1", "address2", "address3", "address4"}:
+        part = _party_address_parts(value)[int(wanted[-1]) - 1]
+        if not part:
+            raise TransformFailed(f"the party's address has no part {wanted[-1]}")
+        return Derived(part.upper())
+    if wanted in {"postal_code", "phone"}:
+        raw = value.get("postalCode" if wanted == "postal_code" else "phone")
+        if not raw:
+            raise TransformFailed(f"the party has no {wanted}")
+        return Derived(re.sub(r"[^0-9A-Za-z]", "", _text(raw)).upper())
+    if wanted == "country_code":
+        if value.get("countryCode"):
+            return Derived(_text(value["countryCode"]).upper())
+        address = str(value.get("address") or "")
+        tail = address.split(",")[-1] if address else ""
+        code = country_code_of(tail) if tail else None
+        if code:
+            return Derived(code)
+        raise TransformFailed("the party's country is unknown")
+    raise TransformFailed(f"unknown party field {wanted}")
+
+
+TransformFunction = Callable[[Any, Context, Mapping[str, str | int]], Derived]
+
+TRANSFORMS: dict[str, TransformFunction] = {
+    "locode": _locode,
+    "port_name": _port_name,
+    "country_of_locode": _country_of_locode,
+    "package_code": _unit("package"),
+    "weight_unit": _unit("weight"),
+    "volume_unit": _unit("volume"),
+    "date": _date,
+    "time": _time,
+    "amount": _amount,
+    "quantity": _quantity,
+    "digits": _digits,
+    "upper": _upper,
+    "master_lookup": _master_lookup,
+    "call_sign": _call_sign,
+    "hs9": _hs9,
+    "company": _company,
+    "party": _party,
+}
+
+# Transforms whose result comes from master data even when the source is a form path.
+MASTER_TRANSFORMS = frozenset({"master_lookup", "call_sign", "company"})
+
+
+def as_text(value: Any) -> str:
+    """The default conversion of a scalar source value (no transform named)."""
+    if isinstance(value, Mapping):
+        raise TransformFailed("the source is an object; the field map must name a transform")
+    return _text(value)
+
+
+# ------------------------------------------------------------------------------------------- rules
+
+
+def _processing_kind(ctx: Context) -> str:
+    """処理区分: 9 new, 5 correction, 1 cancellation ✅ [S12][S4]."""
+    return {"new": "9", "correct": "5", "cancel": "1"}[ctx.bundle.processing]
+
+
+def _today(ctx: Context) -> date:
+    return ctx.config.today
+
+
+def _invoice_jpy(ctx: Context) -> Decimal | None:
+    invoice = ctx.bundle.iv
+    if invoice is None or invoice.total_amount is None:
+        return None
+    currency = (invoice.currency or "JPY").upper()
+    if currency == "JPY":
+        return invoice.total_amount
+    rate = ctx.config.exchange_rates_to_jpy.get(currency)
+    return None if rate is None else invoice.total_amount * rate
+
+
+def _value_class(ctx: Context) -> str | None:
+    """大額・少額識別 🔶: L above the configured JPY threshold, S at or below it (needs a rate for foreign ccy)."""
+    amount = _invoice_jpy(ctx)
+    if amount is None:
+        return None
+    return "L" if amount > ctx.config.small_value_threshold_jpy else "S"
+
+
+def _fob_amount(ctx: Context) -> Decimal | None:
+    """FOB value: the invoice total when the terms are FOB/FCA; CIF/CIP minus freight and insurance; CFR/CPT
+    minus freight. Other terms or missing freight: a person decides."""
+    invoice = ctx.bundle.iv
+    if invoice is None or invoice.total_amount is None or not invoice.incoterms:
+        return None
+    terms = invoice.incoterms.upper()
+    if terms in {"FOB", "FCA", "FAS", "EXW"}:
+        return invoice.total_amount
+    if terms in {"CFR", "CPT"} and invoice.freight_amount is not None:
+        return invoice.total_amount - invoice.freight_amount
+    if terms in {"CIF", "CIP"} and invoice.freight_amount is not None:
+        return invoice.total_amount - invoice.freight_amount - (invoice.insurance_amount or 0)
+    return None
+
+
+def _fob_currency(ctx: Context) -> str | None:
+    return None if _fob_amount(ctx) is None or ctx.bundle.iv is None else ctx.bundle.iv.currency
+
+
+def _container_count(ctx: Context) -> str | None:
+    """T6 ✅ [S14]: FCL → the number of containers (1-200); LCL → 7nn (same shipper) / 9nn (several shippers)."""
+    bundle = ctx.bundle
+    count = len(bundle.containers)
+    if count == 0 and bundle.bk is not None:
+        count = sum(r.quantity or 0 for r in bundle.bk.container_requests)
+    if count == 0:
+        return None
+    service = bundle.bk.service_type if bundle.bk else None
+    if service == "LCL":
+        return str(ctx.config.multi_shipper_lcl_prefix + count)
+    if service == "LCL_SAME_SHIPPER":
+        return str(ctx.config.same_shipper_lcl_prefix + count)
+    if count > 200:
+        raise TransformFailed(f"{count} containers exceed the 200 NACCS takes per declaration")
+    return str(count)
+
+
+def _carry_in_from_booking(ctx: Context) -> list[dict[str, Any]] | None:
+    """ECR 搬入予定先 when the S/I names none: the carrier's CY with the packing-list totals (one place)."""
+    bundle = ctx.bundle
+    if bundle.bk is None or not bundle.bk.cy_code:
+        return None
+    totals_source = bundle.pl
+    place: dict[str, Any] = {"bondedAreaCode": bundle.bk.cy_code, "name": bundle.bk.cy_name}
+    if totals_source is not None:
+        place.update(
+            packages=totals_source.total_packages,
+            grossWeight=totals_source.total_gross_weight,
+            measurement=totals_source.total_measurement,
+        )
+    if bundle.si is not None and bundle.si.carry_in_date is not None:
+        place["date"] = bundle.si.carry_in_date
+    return [place]
+
+
+def _consignee(ctx: Context) -> dict[str, Any] | None:
+    """仕向人: the S/I consignee; for a "TO ORDER" B/L the notify party stands in (carrier practice 🔶)."""
+    si = ctx.tree.get("SI", {})
+    consignee = si.get("consignee") or ctx.tree.get("shared", {}).get("consignee")
+    if consignee and "ORDER" in _key(str(consignee.get("name", ""))):
+        return si.get("notifyParty") or ctx.tree.get("shared", {}).get("notifyParty")
+    return consignee  # type: ignore[no-any-return]
+
+
+def _import_exporter(ctx: Context) -> dict[str, Any] | None:
+    """輸出者(仕出人) of an import: the B/L or A/N shipper."""
+    for root in ("AN", "BL", "shared"):
+        shipper = ctx.tree.get(root, {}).get("shipper")
+        if shipper:
+            return shipper  # type: ignore[no-any-return]
+    return None
+
+
+def _importer(ctx: Context) -> dict[str, Any] | None:
+    """輸入者: the A/N consignee unless it is "TO ORDER", then the notify party."""
+    for root in ("AN", "BL", "shared"):
+        node = ctx.tree.get(root, {})
+        consignee = node.get("consignee")
+        if consignee and "ORDER" not in _key(str(consignee.get("name", ""))):
+            return consignee  # type: ignore[no-any-return]
+        if node.get("notifyParty"):
+            return node["notifyParty"]  # type: ignore[no-any-return]
+    return None
+
+
+def _exporter(ctx: Context) -> dict[str, Any] | None:
+    for root in ("SI", "shared"):
+        shipper = ctx.tree.get(root, {}).get("shipper")
+        if shipper:
+            return shipper  # type: ignore[no-any-return]
+    return None
+
+
+def _container_list(ctx: Context) -> list[dict[str, Any]] | None:
+    return ctx.tree.get("containers") or None
+
+
+def _full_or_empty(ctx: Context) -> str | None:
+    """空/実入表示 🔶 (cf. <1CL>): 4 = empty, 5 = full."""
+    element = ctx.element or {}
+    if "isEmpty" not in element:
+        return None
+    return "4" if element["isEmpty"] else "5"
+
+
+def _config(name: str) -> Callable[[Context], Any]:
+    return lambda ctx: getattr(ctx.config, name)
+
+
+RULES: dict[str, Callable[[Context], Any]] = {
+    "processing_kind": _processing_kind,
+    "today": _today,
+    "value_class": _value_class,
+    "fob_amount": _fob_amount,
+    "fob_currency": _fob_currency,
+    "container_count": _container_count,
+    "carry_in_from_booking": _carry_in_from_booking,
+    "consignee": _consignee,
+    "exporter": _exporter,
+    "importer": _importer,
+    "import_exporter": _import_exporter,
+    "container_list": _container_list,
+    "full_or_empty": _full_or_empty,
+}
+
+CONFIG_KEYS = frozenset(PrefillConfig.model_fields) - {"today"}
