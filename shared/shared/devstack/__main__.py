@@ -8,7 +8,7 @@ import sys
 import time
 from types import FrameType
 
-from shared.devstack.stack import ALL_SERVICES, Stack, StackOptions
+from shared.devstack.stack import ALL_SERVICES, Stack, options_from_env
 
 
 class _Stop(Exception):
@@ -20,7 +20,7 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 
 
 def run() -> int:
-    stack = Stack(StackOptions())
+    stack = Stack(options_from_env())
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     started = time.monotonic()
@@ -57,7 +57,7 @@ def run() -> int:
 
 def run_one(name: str) -> int:
     """One service alone, in the foreground, with its database migrated (for working on it)."""
-    stack = Stack(StackOptions())
+    stack = Stack(options_from_env())
     spec = next((s for s in ALL_SERVICES if s.name == name), None)
     if spec is None:
         print(f"unknown service {name!r}; one of: {', '.join(s.name for s in ALL_SERVICES)}")  # noqa: T201

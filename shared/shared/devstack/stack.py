@@ -82,6 +82,17 @@ class StackOptions:
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
 
+def options_from_env() -> StackOptions:
+    """``make run`` settings a person may change: where data lives, database names, ports."""
+    data_dir = Path(os.environ.get("MINATO_DATA_DIR", str(REPO_ROOT / ".data")))
+    return StackOptions(
+        data_dir=data_dir,
+        postgres_dir=data_dir / "pg",
+        database_prefix=os.environ.get("MINATO_DB_PREFIX", "minato"),
+        pick_free_ports=os.environ.get("MINATO_FREE_PORTS", "") == "1",
+    )
+
+
 @dataclass
 class RunningProcess:
     name: str
@@ -194,6 +205,9 @@ class Stack:
             "warning",
             "--timeout-graceful-shutdown",
             "5",
+            # Longer than the gateway pool's keep-alive, so the gateway closes idle connections first.
+            "--timeout-keep-alive",
+            "65",
         ]
         self._spawn(service.name, argv, self.service_env(service), port)
 
@@ -232,6 +246,35 @@ class Stack:
                     if time.monotonic() > deadline:
                         raise TimeoutError(f"{running.name} not ready\n" + running.log_tail())
                     time.sleep(0.1)
+
+    def restart_service(self, name: str) -> None:
+        """Start a stopped service again on the same port (fault tests)."""
+        spec = next(s for s in ALL_SERVICES if s.name == name)
+        self.stop_process(name)
+        self.start_service(spec)
+        self.wait_ready()
+
+    def start_gateway_variant(self, name: str, env: Mapping[str, str]) -> RunningProcess:
+        """A second gateway process with some settings changed (e.g. an upstream that never answers)."""
+        port = free_port()
+        self.ports[name] = port
+        argv = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            GATEWAY.factory,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+        self._spawn(name, argv, {**self.service_env(GATEWAY), **env}, port)
+        self.wait_ready()
+        return self.processes[name]
 
     def start(self) -> None:
         self.prepare_databases()

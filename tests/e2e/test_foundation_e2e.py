@@ -1,0 +1,205 @@
+"""The foundation's promises, checked against real processes through the real gateway."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+
+from shared.devstack.stack import BACKENDS, REPO_ROOT, Stack
+
+
+class TestHealthThroughGateway:
+    def test_every_service_is_ready(self, gateway: httpx.Client) -> None:
+        response = gateway.get("/health/services")
+        assert response.status_code == 200, response.text
+        services = response.json()["services"]
+        assert set(services) == {spec.name for spec in BACKENDS}
+        for name, status in services.items():
+            assert status == {"status": "ok", "checks": {"database": "ok"}}, name
+
+    def test_gateway_itself_is_ready(self, gateway: httpx.Client) -> None:
+        assert gateway.get("/readyz").status_code == 200
+
+
+class TestMergedOpenAPI:
+    def test_lists_every_service_and_its_paths(self, gateway: httpx.Client, stack: Stack) -> None:
+        merged = gateway.get("/openapi.json").json()
+        assert "x-unavailable-services" not in merged
+        assert {t["name"] for t in merged["tags"]} >= {"gateway", *(s.name for s in BACKENDS)}
+        for spec in BACKENDS:
+            own = httpx.get(stack.processes[spec.name].url + "/openapi.json").json()
+            public = [
+                p
+                for p in own["paths"]
+                if any(p == x or p.startswith(x + "/") for x in spec.route_prefixes)
+            ]
+            for path in public:
+                assert path in merged["paths"], (spec.name, path)
+                for operation in merged["paths"][path].values():
+                    assert operation["tags"] == [spec.name]
+
+    def test_docs_page_uses_the_merged_document(self, gateway: httpx.Client) -> None:
+        response = gateway.get("/docs")
+        assert response.status_code == 200
+        assert "/openapi.json" in response.text
+
+
+class TestErrorsThroughGateway:
+    def test_unknown_route_is_a_404_problem(self, gateway: httpx.Client) -> None:
+        response = gateway.get("/api/v2/nothing-here")
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert body["code"] == "not_found"
+        assert body["request_id"] == response.headers["x-request-id"]
+
+    def test_unknown_path_under_a_service_is_that_services_404_problem(
+        self, gateway: httpx.Client, auth_headers: dict[str, str]
+    ) -> None:
+        response = gateway.get(
+            "/api/v1/notifications/no-such-thing",
+            headers={**auth_headers, "X-Request-ID": "e2e-trace-1"},
+        )
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found"
+        # The id the caller chose travelled through the gateway to the service and back.
+        assert response.json()["request_id"] == "e2e-trace-1"
+
+    def test_proxied_route_needs_a_token(self, gateway: httpx.Client) -> None:
+        response = gateway.get("/api/v1/trades")
+        assert response.status_code == 401
+        assert response.json()["code"] == "unauthenticated"
+
+
+class TestFaults:
+    def test_stopped_service_is_a_502_problem_in_bounded_time(
+        self, gateway: httpx.Client, stack: Stack, auth_headers: dict[str, str]
+    ) -> None:
+        stack.stop_process("forms")
+        try:
+            started = time.monotonic()
+            response = gateway.get("/api/v1/forms/anything", headers=auth_headers)
+            assert time.monotonic() - started < 5
+            assert response.status_code == 502
+            assert response.json()["code"] == "upstream_unavailable"
+            health = gateway.get("/health/services")
+            assert health.status_code == 503
+            assert health.json()["services"]["forms"]["status"] == "unreachable"
+        finally:
+            stack.restart_service("forms")
+        assert gateway.get("/health/services").status_code == 200
+
+    def test_service_that_never_answers_is_a_504_problem(
+        self, stack: Stack, auth_headers: dict[str, str]
+    ) -> None:
+        with black_hole_server() as port:
+            variant = stack.start_gateway_variant(
+                "gateway-slow",
+                {
+                    "GATEWAY_UPSTREAMS": json.dumps({"slow": f"http://127.0.0.1:{port}"}),
+                    "GATEWAY_ROUTES": json.dumps({"/api/v1/slow": "slow"}),
+                    "GATEWAY_UPSTREAM_READ_TIMEOUT_S": "1.0",
+                },
+            )
+            try:
+                started = time.monotonic()
+                response = httpx.get(
+                    variant.url + "/api/v1/slow/x", headers=auth_headers, timeout=10
+                )
+                elapsed = time.monotonic() - started
+                assert response.status_code == 504
+                assert response.json()["code"] == "upstream_timeout"
+                assert 0.9 < elapsed < 3
+            finally:
+                stack.stop_process("gateway-slow")
+
+
+@contextlib.contextmanager
+def black_hole_server() -> Iterator[int]:
+    """Accepts connections, reads, never answers: a hung upstream."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def accept_forever() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+                held.append(conn)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    thread = threading.Thread(target=accept_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join(2)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+class TestMakeRun:
+    def test_run_comes_up_and_ctrl_c_leaves_nothing_behind(self, tmp_path: Path) -> None:
+        env = {
+            **os.environ,
+            "MINATO_DATA_DIR": str(tmp_path / "data"),
+            "MINATO_DB_PREFIX": "minato_e2e_run",
+            "MINATO_FREE_PORTS": "1",
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "shared.devstack", "run"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        output: list[str] = []
+        try:
+            gateway_url = None
+            deadline = time.monotonic() + 60
+            assert process.stdout is not None
+            while time.monotonic() < deadline:
+                line = process.stdout.readline()
+                if not line:
+                    break
+                output.append(line)
+                if "Gateway:" in line:
+                    gateway_url = line.split("Gateway:")[1].strip()
+                if "Press Ctrl-C" in line:
+                    break
+            assert gateway_url, "".join(output)
+            assert httpx.get(gateway_url + "/health/services").status_code == 200
+            descendants = psutil.Process(process.pid).children(recursive=True)
+            assert len(descendants) >= 6  # 4 services + gateway + mail sink (+ postgres)
+            process.send_signal(signal.SIGINT)
+            rest, _ = process.communicate(timeout=30)
+            output.append(rest)
+            assert process.returncode == 0, "".join(output)
+            _gone, alive = psutil.wait_procs(descendants, timeout=10)
+            assert alive == [], [p.info if hasattr(p, "info") else p for p in alive]
+            assert "Stopped." in "".join(output)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
