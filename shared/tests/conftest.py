@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from shared.devstack.postgres import PostgresHandle, ensure_database
@@ -12,8 +10,3 @@ def shared_database_url(postgres_server: PostgresHandle) -> str:
     """A database with no migrations, for the shared package's own tests (they make their tables)."""
     ensure_database(postgres_server.admin_url, "minato_test_shared", recreate=True)
     return postgres_server.url_for("minato_test_shared")
-
-
-@pytest.fixture(scope="session")
-def database_url(migrated_database: Callable[[str], str]) -> str:
-    return migrated_database("trades")

@@ -1,11 +1,12 @@
 """The whole system as real processes: PostgreSQL, every service, the gateway and the SMTP sink.
 
-One stack per test session, on free ports and its own databases (``minato_e2e_*``, recreated), so it
-never touches a running ``make run``. Tests talk HTTP to the gateway like an integrator would.
+One stack per test session, on free ports and its own databases (named after the test run's prefix and
+pid, dropped at the end), so it never touches a running ``make run`` or another test run. Tests talk HTTP to the gateway like an integrator would.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from shared.devstack.stack import REPO_ROOT, Stack, StackOptions
+from shared.testing.plugin import TEST_DATABASE_PREFIX
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +27,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     options = StackOptions(
         data_dir=data_dir,
         postgres_dir=REPO_ROOT / ".data" / "pg-test",
-        database_prefix="minato_e2e",
+        database_prefix=f"{TEST_DATABASE_PREFIX}_e2e_{os.getpid()}",
         recreate_databases=True,
+        drop_databases_on_stop=True,
         environment="test",
         pick_free_ports=True,
         log_dir=data_dir / "logs",

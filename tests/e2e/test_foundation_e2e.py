@@ -17,7 +17,9 @@ from pathlib import Path
 import httpx
 import psutil
 
-from shared.devstack.stack import BACKENDS, REPO_ROOT, Stack
+from shared.devstack.postgres import drop_database
+from shared.devstack.stack import ALL_SERVICES, BACKENDS, REPO_ROOT, Stack
+from shared.testing.plugin import TEST_DATABASE_PREFIX
 
 
 class TestHealthThroughGateway:
@@ -163,7 +165,7 @@ class TestMakeRun:
         env = {
             **os.environ,
             "MINATO_DATA_DIR": str(tmp_path / "data"),
-            "MINATO_DB_PREFIX": "minato_e2e_run",
+            "MINATO_DB_PREFIX": f"{TEST_DATABASE_PREFIX}_run_{os.getpid()}",
             "MINATO_FREE_PORTS": "1",
         }
         process = subprocess.Popen(
@@ -203,3 +205,8 @@ class TestMakeRun:
             if process.poll() is None:
                 process.kill()
                 process.wait()
+            if os.environ.get("DATABASE_URL"):  # an external server keeps what we made: tidy up
+                for spec in ALL_SERVICES:
+                    drop_database(
+                        os.environ["DATABASE_URL"], f"{env['MINATO_DB_PREFIX']}_{spec.name}"
+                    )

@@ -85,3 +85,15 @@ async def server_version(admin_url: str) -> str:
         return str(await conn.fetchval("SHOW server_version"))
     finally:
         await conn.close()
+
+
+async def drop_database_async(admin_url: str, name: str) -> None:
+    conn = await _admin_connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{_check_name(name)}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    asyncio.run(drop_database_async(admin_url, name))

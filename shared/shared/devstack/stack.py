@@ -22,7 +22,12 @@ from typing import IO
 
 import httpx
 
-from shared.devstack.postgres import PostgresHandle, ensure_database, start_postgres
+from shared.devstack.postgres import (
+    PostgresHandle,
+    drop_database,
+    ensure_database,
+    start_postgres,
+)
 from shared.migrations import upgrade
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -75,6 +80,7 @@ class StackOptions:
     postgres_dir: Path = REPO_ROOT / ".data" / "pg"
     database_prefix: str = "minato"
     recreate_databases: bool = False
+    drop_databases_on_stop: bool = False
     environment: str = "dev"
     pick_free_ports: bool = False
     log_dir: Path | None = None  # None: children write to our stdout/stderr
@@ -304,6 +310,9 @@ class Stack:
             log_file.close()
         self._log_files.clear()
         if self.postgres is not None:
+            if self.options.drop_databases_on_stop:
+                for service in ALL_SERVICES:
+                    drop_database(self.postgres.admin_url, self.database_name(service))
             self.postgres.release()
             self.postgres = None
 
