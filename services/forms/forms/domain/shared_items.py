@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from shared.codes import LocodeFormat, MassUnitCode, PackageCode, ScacCode, TradeDate, VolumeUnitCode
-
 from forms.domain.base import Amount, FormModel
 from forms.domain.common import (
     BillOfLadingInfo,
@@ -23,6 +21,7 @@ from forms.domain.common import (
     SeaWaybillInfo,
     Vessel,
 )
+from shared.codes import MassUnitCode, PackageCode, ScacCode, TradeDate, VolumeUnitCode
 
 __all__ = [
     "SHARED_GROUPS",
@@ -31,7 +30,6 @@ __all__ = [
     "CommodityItems",
     "ContainerItems",
     "DangerousGoodsItems",
-    "LocodeFormat",
     "PartiesItems",
     "SharedItems",
     "TotalsItems",
