@@ -21,6 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.errors import Forbidden, Unauthenticated
 
 DEFAULT_ALGORITHMS = ("RS256",)
+# Verified tokens are remembered briefly: an RSA verification costs ~80 us, a dict lookup ~0.1 us, and
+# the gateway and services see the same token on every request of a session. Keyed by the whole token
+# (signature included), re-checked against ``exp``, and bounded in size and age.
+VERIFIED_CACHE_SIZE = 10_000
+VERIFIED_CACHE_TTL_S = 60.0
 # A token signed by a key we have not seen may be the first after a rotation: refetch, but not too often.
 JWKS_REFETCH_INTERVAL_S = 30.0
 
@@ -83,6 +88,7 @@ class TokenVerifier:
         self.leeway_s = leeway_s
         self._http = http_client
         self._keys: dict[str, jwt.PyJWK] = {}
+        self._verified: dict[str, tuple[float, dict[str, Any]]] = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
         if jwks is not None:
@@ -131,6 +137,20 @@ class TokenVerifier:
         return key
 
     async def verify(self, token: str) -> dict[str, Any]:
+        cached = self._verified.get(token)
+        if cached is not None:
+            remembered_at, claims = cached
+            now = time.time()
+            if now < claims["exp"] and now - remembered_at < VERIFIED_CACHE_TTL_S:
+                return claims
+            del self._verified[token]
+        claims = await self._verify_signature_and_claims(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()  # crude but bounded; a full cache means an unusual burst
+        self._verified[token] = (time.time(), claims)
+        return claims
+
+    async def _verify_signature_and_claims(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -99,3 +100,29 @@ class TestVerify:
     async def test_rejects_garbage(self, verifier: TokenVerifier) -> None:
         with pytest.raises(Unauthenticated):
             await verifier.verify("not-a-jwt")
+
+
+class TestVerifiedCache:
+    async def test_a_remembered_token_still_expires(self, token_issuer: TestIssuer) -> None:
+        strict = TokenVerifier(
+            issuer="minato-gateway", audience="minato", jwks=token_issuer.jwks, leeway_s=0
+        )
+        claims = token_issuer.claims(subject="u1")
+        claims["exp"] = int(time.time()) + 1
+        token = token_issuer.sign(claims)
+        assert (await strict.verify(token))["sub"] == "u1"
+        assert (await strict.verify(token))["sub"] == "u1"  # from the cache
+        await asyncio.sleep(max(0.0, claims["exp"] - time.time()) + 0.2)
+        with pytest.raises(Unauthenticated, match="expired"):
+            await strict.verify(token)
+
+    async def test_tampered_copy_of_a_remembered_token_is_refused(
+        self, verifier: TokenVerifier, token_issuer: TestIssuer
+    ) -> None:
+        token = token_issuer.token(subject="u1")
+        await verifier.verify(token)
+        header, _payload, signature = token.split(".")
+        with pytest.raises(Unauthenticated):
+            await verifier.verify(
+                f"{header}.{b64(token_issuer.claims(subject='admin'))}.{signature}"
+            )

@@ -1,0 +1,241 @@
+"""Gateway hop: the same trivial upstream, reached directly, through nginx, and through our gateway.
+
+Targets (issue 9): gateway throughput >= 0.6 x nginx proxying the same upstream; added p50 latency at
+concurrency 1 <= 0.3 ms. Everything runs on this machine; wrk shares the two cores with the servers, so
+the numbers are reported as ratios measured in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives import serialization
+
+from shared.devstack.stack import REPO_ROOT, free_port
+
+NGINX_CONF = """
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  upstream bench {{ server 127.0.0.1:{upstream_port}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://bench;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }}
+  }}
+}}
+"""
+
+
+def wait_http(url: str, headers: dict[str, str] | None = None, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, headers=headers, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    def to_ms(value: str) -> float:
+        number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+        return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    result = {"requests_per_s": rps}
+    for pct in ("50", "90", "99"):
+        match = re.search(rf"\s{pct}(?:\.000)?%\s+([\d.]+\w+)", output)
+        if match:
+            result[f"p{pct}_ms"] = to_ms(match.group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    result["non_2xx"] = float(errors.group(1)) if errors else 0.0
+    return result
+
+
+def wrk(
+    url: str, *, connections: int, threads: int, seconds: int, token: str | None
+) -> dict[str, float]:
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if token:
+        argv[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    return parse_wrk(out)
+
+
+def gateway_token(keys_dir: Path) -> str:
+    key_path = sorted(keys_dir.glob("*.pem"))[-1]
+    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    now = int(time.time())
+    claims = {
+        "iss": "minato-gateway",
+        "aud": "minato",
+        "sub": str(uuid.uuid4()),
+        "iat": now,
+        "exp": now + 3600,
+        "kind": "user",
+    }
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": key_path.stem})  # type: ignore[arg-type]
+
+
+def run(seconds: int = 10, repeats: int = 3) -> dict[str, Any]:
+    if not shutil.which("wrk") or not shutil.which("nginx"):
+        raise SystemExit(
+            "wrk and nginx are needed: make bench installs them (apt-get install wrk nginx-light)"
+        )
+    work = Path(tempfile.mkdtemp(prefix="minato-bench-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    upstream_port, nginx_port, gateway_port = free_port(), free_port(), free_port()
+    python = sys.executable
+    try:
+        procs.append(
+            subprocess.Popen(
+                [
+                    python,
+                    "-m",
+                    "uvicorn",
+                    "bench.upstream:app",
+                    "--port",
+                    str(upstream_port),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                    "--timeout-keep-alive",
+                    "65",
+                ],
+                cwd=REPO_ROOT,
+                start_new_session=True,
+            )
+        )
+        (work / "nginx.conf").write_text(
+            NGINX_CONF.format(dir=work, upstream_port=upstream_port, port=nginx_port)
+        )
+        procs.append(
+            subprocess.Popen(
+                ["nginx", "-c", str(work / "nginx.conf"), "-g", "daemon off;"],
+                start_new_session=True,
+            )
+        )
+        env = {
+            **os.environ,
+            "GATEWAY_ENVIRONMENT": "test",
+            "GATEWAY_KEYS_DIR": str(work / "keys"),
+            "GATEWAY_ACCESS_LOG": "false",
+            "GATEWAY_LOG_LEVEL": "WARNING",
+            "GATEWAY_UPSTREAMS": json.dumps({"bench": f"http://127.0.0.1:{upstream_port}"}),
+            "GATEWAY_ROUTES": json.dumps({"/api/v1/bench": "bench"}),
+        }
+        procs.append(
+            subprocess.Popen(
+                [
+                    python,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "gateway.app:create_app",
+                    "--port",
+                    str(gateway_port),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=REPO_ROOT,
+                env=env,
+                start_new_session=True,
+            )
+        )
+        path = "/api/v1/bench/ok"
+        wait_http(f"http://127.0.0.1:{upstream_port}{path}")
+        wait_http(f"http://127.0.0.1:{nginx_port}{path}")
+        wait_http(f"http://127.0.0.1:{gateway_port}/healthz")
+        token = gateway_token(work / "keys")
+        wait_http(f"http://127.0.0.1:{gateway_port}{path}", {"Authorization": f"Bearer {token}"})
+        targets = {
+            "direct": f"http://127.0.0.1:{upstream_port}{path}",
+            "nginx": f"http://127.0.0.1:{nginx_port}{path}",
+            "gateway": f"http://127.0.0.1:{gateway_port}{path}",
+        }
+        samples: dict[str, dict[str, list[dict[str, float]]]] = {
+            n: {"c64": [], "c1": []} for n in targets
+        }
+        for url in targets.values():  # warm-up
+            wrk(url, connections=16, threads=2, seconds=2, token=token)
+        for _ in range(repeats):
+            for name, url in targets.items():
+                samples[name]["c64"].append(
+                    wrk(url, connections=64, threads=2, seconds=seconds, token=token)
+                )
+                samples[name]["c1"].append(
+                    wrk(url, connections=1, threads=1, seconds=max(3, seconds // 2), token=token)
+                )
+
+        def median(values: list[float]) -> float:
+            ordered = sorted(values)
+            return ordered[len(ordered) // 2]
+
+        summary = {
+            name: {
+                "requests_per_s_c64": median([s["requests_per_s"] for s in runs["c64"]]),
+                "p99_ms_c64": median([s.get("p99_ms", 0.0) for s in runs["c64"]]),
+                "p50_ms_c1": median([s.get("p50_ms", 0.0) for s in runs["c1"]]),
+                "non_2xx": sum(s["non_2xx"] for s in runs["c64"] + runs["c1"]),
+                "runs": runs,
+            }
+            for name, runs in samples.items()
+        }
+        gw, ng, direct = summary["gateway"], summary["nginx"], summary["direct"]
+        return {
+            "scenario": "gateway_hop",
+            "seconds_per_run": seconds,
+            "repeats": repeats,
+            "results": summary,
+            "ratios": {
+                "gateway_over_nginx_throughput": gw["requests_per_s_c64"]
+                / ng["requests_per_s_c64"],
+                "gateway_over_direct_throughput": gw["requests_per_s_c64"]
+                / direct["requests_per_s_c64"],
+                "gateway_added_p50_ms_c1": gw["p50_ms_c1"] - direct["p50_ms_c1"],
+                "nginx_added_p50_ms_c1": ng["p50_ms_c1"] - direct["p50_ms_c1"],
+            },
+            "targets": {
+                "gateway_over_nginx_throughput": ">= 0.6",
+                "gateway_added_p50_ms_c1": "<= 0.3",
+            },
+        }
+    finally:
+        for proc in reversed(procs):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(seconds=int(os.environ.get("BENCH_SECONDS", "5")), repeats=1), indent=2))

@@ -1,0 +1,86 @@
+"""``make bench``: run the scenarios, write ``bench/results/<date>.json`` and a Markdown summary.
+
+Every target is a ratio against a reference measured in the same run (or a floor with the machine
+noted), because absolute numbers on a shared two-core machine drift.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from bench import gateway_hop
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_avg_at_start": os.getloadavg(),
+        "wrk": subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[
+            :1
+        ],
+        "nginx": subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip(),
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    hop = report["scenarios"]["gateway_hop"]
+    r, ratios = hop["results"], hop["ratios"]
+    lines = [
+        f"# Benchmarks {report['date']}",
+        "",
+        f"Machine: {report['machine']['cpus']} CPUs, {report['machine']['platform']}, "
+        f"Python {report['machine']['python']}; load generator (wrk) on the same cores.",
+        "",
+        "## Gateway hop (trivial upstream; wrk -t2 -c64, and -c1 for latency; median of "
+        f"{hop['repeats']} runs of {hop['seconds_per_run']} s)",
+        "",
+        "| path | req/s (c=64) | p99 ms (c=64) | p50 ms (c=1) |",
+        "|---|---|---|---|",
+    ]
+    for name in ("direct", "nginx", "gateway"):
+        row = r[name]
+        lines.append(
+            f"| {name} | {row['requests_per_s_c64']:,.0f} | {row['p99_ms_c64']:.2f} | {row['p50_ms_c1']:.3f} |"
+        )
+    lines += [
+        "",
+        "| target | measured | verdict |",
+        "|---|---|---|",
+        f"| gateway throughput ≥ 0.6 × nginx | {ratios['gateway_over_nginx_throughput']:.2f} × | "
+        f"{'met' if ratios['gateway_over_nginx_throughput'] >= 0.6 else 'missed'} |",
+        f"| added p50 latency at c=1 ≤ 0.3 ms | {ratios['gateway_added_p50_ms_c1']:.3f} ms | "
+        f"{'met' if ratios['gateway_added_p50_ms_c1'] <= 0.3 else 'missed'} |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    seconds = int(os.environ.get("BENCH_SECONDS", "10"))
+    repeats = int(os.environ.get("BENCH_REPEATS", "3"))
+    now = dt.datetime.now(dt.UTC)
+    report = {
+        "date": now.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "scenarios": {"gateway_hop": gateway_hop.run(seconds=seconds, repeats=repeats)},
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = now.strftime("%Y-%m-%dT%H%M%SZ")
+    (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=2))
+    (RESULTS / f"{stem}.md").write_text(markdown(report))
+    (RESULTS / "latest.md").write_text(markdown(report))
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
