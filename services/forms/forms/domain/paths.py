@@ -66,17 +66,17 @@ def flatten(document: Mapping[str, JsonValue], prefix: str = "") -> dict[str, Js
     leaves: dict[str, JsonValue] = {}
     for key, value in document.items():
         path = f"{prefix}.{key}" if prefix else key
-        leaves.update(_flatten_value(value, path))
+        leaves.update(flatten_at(value, path))
     return leaves
 
 
-def _flatten_value(value: JsonValue, path: str) -> dict[str, JsonValue]:
+def flatten_at(value: JsonValue, path: str) -> dict[str, JsonValue]:
     if isinstance(value, dict):
         return flatten(value, path)
     if isinstance(value, list) and any(isinstance(item, dict) for item in value):
         leaves: dict[str, JsonValue] = {}
         for index, item in enumerate(value):
-            leaves.update(_flatten_value(item, f"{path}[{index}]"))
+            leaves.update(flatten_at(item, f"{path}[{index}]"))
         return leaves
     return {path: value}
 

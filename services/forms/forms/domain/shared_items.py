@@ -76,6 +76,7 @@ class TotalsItems(FormModel):
     commodity_total_net_weight_unit_code: MassUnitCode | None = None
     commodity_total_measurement: Amount | None = None
     commodity_total_measurement_unit_code: VolumeUnitCode | None = None
+    container_count: int | None = None
 
 
 class ContainerItems(FormModel):

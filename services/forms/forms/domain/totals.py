@@ -123,4 +123,7 @@ def compute_totals(values: Mapping[str, Any]) -> dict[str, Any]:
     if measurement.value is not None and measurement.unit is not None:
         totals["commodityTotalMeasurement"] = measurement.value
         totals["commodityTotalMeasurementUnitCode"] = measurement.unit
+    count = container_count(values.get("containers"))
+    if count:
+        totals["containerCount"] = Decimal(count)
     return totals
