@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from shared.auth import TokenVerifier
 from shared.db import make_engine, make_sessionmaker, ping
 from shared.errors import PROBLEM_SCHEMA, AppError, install_error_handlers
+from shared.metrics import POOLS, MetricsMiddleware, metrics_router
 from shared.observability import RequestIdMiddleware, configure_logging
 from shared.settings import ServiceSettings
 
@@ -83,6 +84,7 @@ def create_service_app(
                 )
                 stack.push_async_callback(engine.dispose)
                 app.state.engine = engine
+                POOLS.pools[settings.service_name] = engine.sync_engine.pool
                 app.state.sessionmaker = make_sessionmaker(engine)
             if verify_tokens and getattr(app.state, "token_verifier", None) is None:
                 if settings.jwks_url is None:
@@ -120,9 +122,11 @@ def create_service_app(
     install_error_handlers(app)
     for middleware_class, options in inner_middleware:
         app.add_middleware(middleware_class, **options)
+    app.add_middleware(MetricsMiddleware, service=settings.service_name)
     # Added last, so it is the outermost: every response, proxied ones included, carries the id.
     app.add_middleware(RequestIdMiddleware, access_log=settings.access_log)
     app.include_router(health_router())
+    app.include_router(metrics_router())
     for router in routers:
         app.include_router(router)
     return app

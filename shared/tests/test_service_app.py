@@ -190,3 +190,19 @@ class TestAuthentication:
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
         assert response.json()["code"] == "unauthenticated"
+
+
+class TestMetrics:
+    async def test_requests_are_counted_by_route_template(
+        self, client: httpx.AsyncClient, token_issuer: TestIssuer
+    ) -> None:
+        await client.get("/whoami", headers=token_issuer.auth())
+        await client.get("/no/such/path/42")
+        text = (await client.get("/metrics")).text
+        assert (
+            'minato_http_requests_total{method="GET",route="/whoami",service="probe",status="200"}'
+            in text
+        )
+        assert 'route="unmatched",service="probe",status="404"' in text
+        assert "/no/such/path/42" not in text  # raw paths never become labels
+        assert 'minato_db_pool_size{service="probe"}' in text

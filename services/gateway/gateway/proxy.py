@@ -24,6 +24,7 @@ from yarl import URL
 
 from shared.auth import TokenVerifier, bearer_token_from_header
 from shared.errors import AppError, UpstreamTimeout, UpstreamUnavailable, problem_body
+from shared.metrics import ROUTE_LABEL_KEY
 from shared.observability import current_request_id
 
 log = structlog.get_logger("gateway.proxy")
@@ -116,6 +117,7 @@ class UpstreamProxy:
         return None
 
     async def handle(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[ROUTE_LABEL_KEY] = f"proxy {route.prefix}"
         try:
             await self._authenticate(scope)
             await self._forward(route, scope, receive, send)

@@ -1,0 +1,114 @@
+"""Prometheus metrics every process exposes at ``/metrics``: HTTP traffic per route, DB pool use.
+
+Metrics are module-level (one registry per process); the ``service`` label tells processes apart when
+several apps share a process in tests. Route labels are route *templates* (``/api/v1/trades/{id}``),
+never raw paths, so cardinality stays bounded; unmatched paths are counted as ``unmatched``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# The key a pure-ASGI component (e.g. the gateway proxy) sets to name the route it handled.
+ROUTE_LABEL_KEY = "minato.route"
+
+HTTP_REQUESTS = Counter(
+    "minato_http_requests_total",
+    "HTTP requests handled, by route template and status",
+    ["service", "method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "minato_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route template",
+    ["service", "method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+
+
+def route_label(scope: Scope) -> str:
+    explicit = scope.get(ROUTE_LABEL_KEY)
+    if explicit:
+        return str(explicit)
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_and_record(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            route = route_label(scope)
+            method = scope["method"]
+            HTTP_REQUESTS.labels(self.service, method, route, str(status[0])).inc()
+            HTTP_DURATION.labels(self.service, method, route).observe(time.perf_counter() - started)
+
+
+class PoolCollector(Collector):
+    """Reads the SQLAlchemy pools of the registered apps at scrape time."""
+
+    def __init__(self) -> None:
+        self.pools: dict[str, Any] = {}
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        checked_out = GaugeMetricFamily(
+            "minato_db_pool_checked_out", "Connections in use", labels=["service"]
+        )
+        size = GaugeMetricFamily(
+            "minato_db_pool_size", "Connections held by the pool", labels=["service"]
+        )
+        overflow = GaugeMetricFamily(
+            "minato_db_pool_overflow", "Connections beyond the pool size", labels=["service"]
+        )
+        for service, pool in self.pools.items():
+            checked_out.add_metric([service], pool.checkedout())
+            size.add_metric([service], pool.size())
+            overflow.add_metric([service], max(0, pool.overflow()))
+        yield checked_out
+        yield size
+        yield overflow
+
+
+POOLS = PoolCollector()
+REGISTRY.register(POOLS)
+
+
+def metrics_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return router
