@@ -9,7 +9,7 @@ Field names are the Cyber Port / field-map canonical camelCase names (``shipper`
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import datetime as dt
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -63,7 +63,7 @@ class CarryInPlace(Tolerant):
     packages: int | None = None
     gross_weight: Decimal | None = None
     measurement: Decimal | None = None
-    date: date | None = None
+    date: dt.date | None = None
 
 
 class GoodsLine(Tolerant):
@@ -98,8 +98,8 @@ class Container(Tolerant):
     gross_weight: Decimal | None = None
     packages: int | None = None
     is_empty: bool | None = None
-    gate_in_at: datetime | None = None
-    gate_out_at: datetime | None = None
+    gate_in_at: dt.datetime | None = None
+    gate_out_at: dt.datetime | None = None
     destination_code: str | None = None  # 搬入先 (bonded-area code) for CYO/CYA
 
 
@@ -133,7 +133,7 @@ class ShippingInstruction(Tolerant):
     remarks: str | None = None
     vanning_place: Place | None = None
     carry_in_places: list[CarryInPlace] = Field(default_factory=list)
-    carry_in_date: date | None = None
+    carry_in_date: dt.date | None = None
     licences: list[Licence] = Field(default_factory=list)
     freight_payable_at: str | None = None
     number_of_original_bls: int | None = None
@@ -143,7 +143,7 @@ class BookingConfirmation(Tolerant):
     """UL050 船腹予約確認書."""
 
     booking_no: str | None = None
-    booking_date: date | None = None
+    booking_date: dt.date | None = None
     scac_code: str | None = None
     vessel_name: str | None = None
     call_sign: str | None = None
@@ -151,11 +151,11 @@ class BookingConfirmation(Tolerant):
     port_of_loading: str | None = None
     port_of_discharge: str | None = None
     place_of_delivery: str | None = None
-    etd: date | None = None
-    eta: date | None = None
+    etd: dt.date | None = None
+    eta: dt.date | None = None
     cy_code: str | None = None  # bonded-area code of the CY the carrier named
     cy_name: str | None = None
-    cy_cut_off: datetime | None = None
+    cy_cut_off: dt.datetime | None = None
     service_type: Literal["FCL", "LCL", "LCL_SAME_SHIPPER"] | None = None
     container_requests: list[ContainerRequest] = Field(default_factory=list)
     commodity: str | None = None
@@ -171,7 +171,7 @@ class Invoice(Tolerant):
     """UL100 商業送り状."""
 
     invoice_no: str | None = None
-    invoice_date: date | None = None
+    invoice_date: dt.date | None = None
     incoterms: str | None = None
     currency: str | None = None
     total_amount: Decimal | None = None
@@ -227,7 +227,7 @@ class ArrivalNotice(Tolerant):
     vessel_name: str | None = None
     call_sign: str | None = None
     voyage_no: str | None = None
-    eta: date | None = None
+    eta: dt.date | None = None
     port_of_loading: str | None = None
     port_of_discharge: str | None = None
     cy_code: str | None = None  # 蔵置場所 / 搬入先 named on the A/N
@@ -241,7 +241,7 @@ class ArrivalNotice(Tolerant):
     measurement: Decimal | None = None
     freight_amount: Decimal | None = None
     freight_currency: str | None = None
-    free_time_until: date | None = None
+    free_time_until: dt.date | None = None
 
 
 class BlReference(Tolerant):
@@ -280,6 +280,9 @@ class CompanyMaster(Tolerant):
     address4: str | None = None  # ビル名等
     phone: str | None = None
     customs_agent_code: str | None = None  # 税関事務管理人 (non-resident only)
+    payment_method: str | None = None  # 納付方法識別 of the company's payment profile
+    bank_account_no: str | None = None  # 口座番号 (direct debit)
+    security_registration_no: str | None = None  # 担保登録番号
 
 
 class ProductMaster(Tolerant):

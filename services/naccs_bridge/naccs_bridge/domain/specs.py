@@ -61,16 +61,44 @@ AUTOMATIC_KINDS = frozenset(SourceKind) - {SourceKind.PERSON}
 _PATH_PATTERN = re.compile(r"^(@|[A-Za-z][A-Za-z0-9]*)(\.([A-Za-z][A-Za-z0-9]*|[0-9]+))*$")
 
 
+class TransformSpec(StrictModel):
+    name: str
+    args: dict[str, str | int] = Field(default_factory=dict)
+
+
+def _parse_transform(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"name": value}
+    if isinstance(value, dict) and "name" in value:
+        return {"name": value["name"], "args": {k: v for k, v in value.items() if k != "name"}}
+    return value
+
+
+def parse_pipeline(value: Any) -> Any:
+    """A transform, written as a name, a table ``{name = "...", arg = ...}`` or a list of those."""
+    if value is None:
+        return ()
+    if isinstance(value, list | tuple):
+        return tuple(_parse_transform(v) for v in value)
+    return (_parse_transform(value),)
+
+
 class Source(StrictModel):
-    """One source of an item value, written ``kind:argument`` in the data files (``form:SI.shipper.name``)."""
+    """One source of an item value, written ``kind:argument`` in the data files (``form:SI.shipper.name``),
+    or as a table ``{ from = "form:@.productCode", transform = ... }`` when this source needs its own transform."""
 
     kind: SourceKind
     argument: str = ""
+    transform: tuple[TransformSpec, ...] = ()
 
     @classmethod
-    def parse(cls, text: str) -> Source:
+    def parse(cls, value: str | dict[str, Any]) -> Source:
+        text = value if isinstance(value, str) else str(value.get("from", ""))
         kind, _, argument = text.partition(":")
-        source = cls(kind=SourceKind(kind), argument=argument)
+        transform = () if isinstance(value, str) else parse_pipeline(value.get("transform"))
+        if isinstance(value, dict) and set(value) - {"from", "transform"}:
+            raise ValueError(f"source {value}: only 'from' and 'transform' are allowed")
+        source = cls(kind=SourceKind(kind), argument=argument, transform=transform)
         source.check()
         return source
 
@@ -104,19 +132,6 @@ class Source(StrictModel):
         return f"{self.kind}:{self.argument}" if self.argument else str(self.kind)
 
 
-class TransformSpec(StrictModel):
-    name: str
-    args: dict[str, str | int] = Field(default_factory=dict)
-
-
-def _parse_transform(value: Any) -> Any:
-    if isinstance(value, str):
-        return {"name": value}
-    if isinstance(value, dict) and "name" in value:
-        return {"name": value["name"], "args": {k: v for k, v in value.items() if k != "name"}}
-    return value
-
-
 class ItemSpec(StrictModel):
     """One NACCS input item: its wire format, where its value comes from, and how it is transformed."""
 
@@ -129,7 +144,7 @@ class ItemSpec(StrictModel):
     presence: Literal["M", "C", "O"]
     group: str | None = None
     sources: tuple[Source, ...] = ()
-    transform: TransformSpec | None = None
+    transform: tuple[TransformSpec, ...] = ()  # applied to sources that do not name their own
     full_width: bool = False  # the item may carry full-width (JIS X 0208) text, 2 bytes a character
     normally_filled: bool = (
         False  # filled in a plain FCL shipment; the basis of the auto-fill ratio
@@ -144,13 +159,13 @@ class ItemSpec(StrictModel):
     @classmethod
     def _parse_sources(cls, value: Any) -> Any:
         if isinstance(value, list | tuple):
-            return tuple(Source.parse(v) if isinstance(v, str) else v for v in value)
+            return tuple(Source.parse(v) if isinstance(v, str | dict) else v for v in value)
         return value
 
     @field_validator("transform", mode="before")
     @classmethod
     def _parse_transform(cls, value: Any) -> Any:
-        return _parse_transform(value)
+        return parse_pipeline(value)
 
     @property
     def label(self) -> str:
@@ -178,7 +193,7 @@ class GroupSpec(StrictModel):
     @classmethod
     def _parse_sources(cls, value: Any) -> Any:
         if isinstance(value, list | tuple):
-            return tuple(Source.parse(v) if isinstance(v, str) else v for v in value)
+            return tuple(Source.parse(v) if isinstance(v, str | dict) else v for v in value)
         return value
 
 

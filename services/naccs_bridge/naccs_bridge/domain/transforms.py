@@ -31,7 +31,9 @@ class TransformFailed(Exception):
 
 class Derived(NamedTuple):
     value: str
-    master: str | None = None  # e.g. "master:companies[MINATO-DENKI]" when master data decided the value
+    master: str | None = (
+        None  # e.g. "master:companies[MINATO-DENKI]" when master data decided the value
+    )
 
 
 class PrefillConfig(BaseModel):
@@ -41,7 +43,9 @@ class PrefillConfig(BaseModel):
 
     today: date
     declarant_user_code: str | None = None  # 申告予定者コード = the broker's 利用者コード
-    exchange_rates_to_jpy: dict[str, Decimal] = {}  # 🔶 customs weekly rates (IER); configured or looked up
+    exchange_rates_to_jpy: dict[
+        str, Decimal
+    ] = {}  # 🔶 customs weekly rates (IER); configured or looked up
     small_value_threshold_jpy: int = 200_000  # 🔶 大額・少額 boundary (200,000 JPY as in 少額貨物)
     invoice_identification: str | None = None  # 🔶 インボイス識別 code; not public, set per broker
     price_class_code: str | None = None  # 🔶 価格区分コード; not public, set per broker
@@ -126,7 +130,11 @@ def _port_tables() -> tuple[dict[str, str], frozenset[str], dict[str, str]]:
 def _unit_tables() -> dict[str, dict[str, str]]:
     data = read_toml("units.toml")
     return {
-        kind: {_key(alias).replace(" ", ""): code for code, aliases in table.items() for alias in aliases}
+        kind: {
+            _key(alias).replace(" ", ""): code
+            for code, aliases in table.items()
+            for alias in aliases
+        }
         for kind, table in data.items()
     }
 
@@ -227,6 +235,12 @@ def _digits(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
     return Derived(re.sub(r"[^0-9]", "", normalize_text(_text(value))))
 
 
+def _flag(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    """A yes/no value → the code the map gives for ``true`` / ``false`` (e.g. 空/実入表示 4/5)."""
+    truthy = value is True or str(value).strip().lower() in {"true", "1", "yes", "y"}
+    return Derived(str(args["true" if truthy else "false"]))
+
+
 def _upper(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
     return Derived(_text(value).upper())
 
@@ -311,15 +325,26 @@ def split_japanese_address(address: str) -> tuple[str, str, str, str]:
 
 
 def split_latin_address(address: str) -> tuple[str, str, str, str]:
-    """T4, comma-separated Latin text (``street, district, city, region postcode, country``): first part,
-    middle parts, city and region. A trailing country name is dropped: it goes to 国コード."""
+    """T4, comma-separated Latin text (``street, district, city[, region], country``): first part, middle
+    parts, city and region (when the last part looks like one). A trailing country goes to 国コード instead."""
     parts = [p.strip() for p in normalize_text(address).split(",") if p.strip()]
     if parts and country_code_of(parts[-1]) is not None and len(parts) > 1:
         parts = parts[:-1]
     if len(parts) <= 2:
         padded = [*parts, "", ""]
         return padded[0], "", padded[1], ""
-    return parts[0], " ".join(parts[1:-2]), parts[-2], parts[-1]
+    if _looks_like_region(parts[-1]):
+        return parts[0], " ".join(parts[1:-2]), parts[-2], parts[-1]
+    return parts[0], " ".join(parts[1:-1]), parts[-1], ""
+
+
+def _looks_like_region(part: str) -> bool:
+    """A state/province code ("CA", "NSW 2000") or a named region, rather than a city."""
+    key = _key(part)
+    return bool(
+        re.fullmatch(r"[A-Z]{2,3}( [0-9][0-9-]*)?", key)
+        or re.search(r"\b(PROVINCE|STATE|PREFECTURE|REGION)\b", key)
+    )
 
 
 def _find_company(party: Mapping[str, Any], ctx: Context) -> CompanyMaster | None:
@@ -331,9 +356,7 @@ def _find_company(party: Mapping[str, Any], ctx: Context) -> CompanyMaster | Non
             if match is not None:
                 return match
     names = {_key(str(party[k])) for k in ("name", "nameEn") if party.get(k)}
-    return next(
-        (c for c in companies if names & {_key(n) for n in (c.name, c.name_en) if n}), None
-    )
+    return next((c for c in companies if names & {_key(n) for n in (c.name, c.name_en) if n}), None)
 
 
 def _party_address_parts(party: Mapping[str, Any]) -> tuple[str, str, str, str]:
@@ -363,6 +386,9 @@ def _company(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived
         if value.get("corporateNumber"):
             return Derived(importer_exporter_code(value["corporateNumber"], value.get("branchNo")))
         raise TransformFailed("no 法人番号 for this party: add it to the company master")
+    master_only = {"payment_method", "bank_account_no", "security_registration_no"}
+    if company is None and wanted in master_only:
+        raise TransformFailed(f"{wanted} comes from the company master, and the party is not in it")
     if company is not None:
         master_value = {
             "name": company.name_en or company.name,
@@ -372,7 +398,12 @@ def _company(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived
             "address3": company.address3,
             "address4": company.address4,
             "phone": company.phone,
+            "payment_method": company.payment_method,
+            "bank_account_no": company.bank_account_no,
+            "security_registration_no": company.security_registration_no,
         }.get(wanted)
+        if not master_value and wanted in master_only:
+            raise TransformFailed(f"the company master has no {wanted} for {company.company_id}")
         if master_value:
             derived = _text(master_value)
             if wanted in {"postal_code", "phone"}:
@@ -417,6 +448,34 @@ def _party(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
     raise TransformFailed(f"unknown party field {wanted}")
 
 
+WEIGHT_UNITS_IN_KG = {"KG": Decimal(1), "MT": Decimal(1000), "GR": Decimal("0.001")}
+COUNT_UNITS = {"NO": Decimal(1), "DZ": Decimal(12), "PR": Decimal(2)}
+
+
+def _stat_quantity(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    """数量1/2 of a declaration line in the unit the product master gives for the statistics (KG, NO, DZ, ...,
+    suffixes DW/IC/II/MC ✅ [S14] kept on the unit only): net weight for weight units, the count otherwise."""
+    if not isinstance(value, Mapping):
+        raise TransformFailed("expected an invoice line")
+    which = int(args.get("which", 1))
+    product = next(
+        (p for p in ctx.bundle.master.products if p.product_code == value.get("productCode")), None
+    )
+    if product is None:
+        raise TransformFailed(f"product {value.get('productCode')!r} is not in the product master")
+    unit = product.quantity_unit1 if which == 1 else product.quantity_unit2
+    if not unit:
+        raise TransformFailed(f"the product master has no quantity unit {which}")
+    base = unit.upper()[:2]
+    via = f"master:products[{product.product_code}]"
+    if base in WEIGHT_UNITS_IN_KG and value.get("netWeight") is not None:
+        weight = _decimal(value["netWeight"]) / WEIGHT_UNITS_IN_KG[base]
+        return Derived(format_decimal(weight.quantize(Decimal("0.001"))), via)
+    if base in COUNT_UNITS and value.get("quantity") is not None:
+        return Derived(format_decimal(_decimal(value["quantity"]) / COUNT_UNITS[base]), via)
+    raise TransformFailed(f"line has no quantity for unit {unit}")
+
+
 TransformFunction = Callable[[Any, Context, Mapping[str, str | int]], Derived]
 
 TRANSFORMS: dict[str, TransformFunction] = {
@@ -432,15 +491,14 @@ TRANSFORMS: dict[str, TransformFunction] = {
     "quantity": _quantity,
     "digits": _digits,
     "upper": _upper,
+    "flag": _flag,
     "master_lookup": _master_lookup,
     "call_sign": _call_sign,
     "hs9": _hs9,
     "company": _company,
     "party": _party,
+    "stat_quantity": _stat_quantity,
 }
-
-# Transforms whose result comes from master data even when the source is a form path.
-MASTER_TRANSFORMS = frozenset({"master_lookup", "call_sign", "company"})
 
 
 def as_text(value: Any) -> str:
@@ -524,71 +582,79 @@ def _carry_in_from_booking(ctx: Context) -> list[dict[str, Any]] | None:
     bundle = ctx.bundle
     if bundle.bk is None or not bundle.bk.cy_code:
         return None
-    totals_source = bundle.pl
     place: dict[str, Any] = {"bondedAreaCode": bundle.bk.cy_code, "name": bundle.bk.cy_name}
-    if totals_source is not None:
+    if bundle.pl is not None:
         place.update(
-            packages=totals_source.total_packages,
-            grossWeight=totals_source.total_gross_weight,
-            measurement=totals_source.total_measurement,
+            packages=bundle.pl.total_packages,
+            grossWeight=bundle.pl.total_gross_weight,
+            measurement=bundle.pl.total_measurement,
+        )
+    elif bundle.si is not None:  # S/I + booking only: the S/I's totals
+        place.update(
+            packages=bundle.si.total_packages,
+            grossWeight=bundle.si.commodity_total_gross_weight,
+            measurement=bundle.si.commodity_total_measurement,
         )
     if bundle.si is not None and bundle.si.carry_in_date is not None:
         place["date"] = bundle.si.carry_in_date
     return [place]
 
 
-def _consignee(ctx: Context) -> dict[str, Any] | None:
+def _consignee(ctx: Context) -> Any:
     """仕向人: the S/I consignee; for a "TO ORDER" B/L the notify party stands in (carrier practice 🔶)."""
     si = ctx.tree.get("SI", {})
     consignee = si.get("consignee") or ctx.tree.get("shared", {}).get("consignee")
     if consignee and "ORDER" in _key(str(consignee.get("name", ""))):
         return si.get("notifyParty") or ctx.tree.get("shared", {}).get("notifyParty")
-    return consignee  # type: ignore[no-any-return]
+    return consignee
 
 
-def _import_exporter(ctx: Context) -> dict[str, Any] | None:
+def _import_exporter(ctx: Context) -> Any:
     """輸出者(仕出人) of an import: the B/L or A/N shipper."""
     for root in ("AN", "BL", "shared"):
         shipper = ctx.tree.get(root, {}).get("shipper")
         if shipper:
-            return shipper  # type: ignore[no-any-return]
+            return shipper
     return None
 
 
-def _importer(ctx: Context) -> dict[str, Any] | None:
+def _importer(ctx: Context) -> Any:
     """輸入者: the A/N consignee unless it is "TO ORDER", then the notify party."""
     for root in ("AN", "BL", "shared"):
         node = ctx.tree.get(root, {})
         consignee = node.get("consignee")
         if consignee and "ORDER" not in _key(str(consignee.get("name", ""))):
-            return consignee  # type: ignore[no-any-return]
+            return consignee
         if node.get("notifyParty"):
-            return node["notifyParty"]  # type: ignore[no-any-return]
+            return node["notifyParty"]
     return None
 
 
-def _exporter(ctx: Context) -> dict[str, Any] | None:
+def _exporter(ctx: Context) -> Any:
     for root in ("SI", "shared"):
         shipper = ctx.tree.get(root, {}).get("shipper")
         if shipper:
-            return shipper  # type: ignore[no-any-return]
+            return shipper
     return None
 
 
-def _container_list(ctx: Context) -> list[dict[str, Any]] | None:
+def _container_list(ctx: Context) -> Any:
     return ctx.tree.get("containers") or None
 
 
-def _full_or_empty(ctx: Context) -> str | None:
-    """空/実入表示 🔶 (cf. <1CL>): 4 = empty, 5 = full."""
-    element = ctx.element or {}
-    if "isEmpty" not in element:
-        return None
-    return "4" if element["isEmpty"] else "5"
+def _bl_numbers(ctx: Context) -> Any:
+    """B/L番号 repeats of an import: the A/N's, else the B/L's, else the shared item."""
+    for root, path in (("AN", "blNo"), ("BL", "blNo")):
+        number = ctx.tree.get(root, {}).get(path)
+        if number:
+            return [{"blNo": number}]
+    shared = ctx.tree.get("shared", {}).get("billOfLading", {}).get("blNo")
+    return [{"blNo": shared}] if shared else None
 
 
-def _config(name: str) -> Callable[[Context], Any]:
-    return lambda ctx: getattr(ctx.config, name)
+def _insurance_currency(ctx: Context) -> str | None:
+    invoice = ctx.bundle.iv
+    return invoice.currency if invoice and invoice.insurance_amount is not None else None
 
 
 RULES: dict[str, Callable[[Context], Any]] = {
@@ -604,7 +670,31 @@ RULES: dict[str, Callable[[Context], Any]] = {
     "importer": _importer,
     "import_exporter": _import_exporter,
     "container_list": _container_list,
-    "full_or_empty": _full_or_empty,
+    "bl_numbers": _bl_numbers,
+    "insurance_currency": _insurance_currency,
 }
 
 CONFIG_KEYS = frozenset(PrefillConfig.model_fields) - {"today"}
+
+# The form paths each rule reads, so a NACCS error on a rule-filled item can point at the form field to fix.
+RULE_INPUTS: dict[str, tuple[str, ...]] = {
+    "processing_kind": (),
+    "today": (),
+    "value_class": ("IV.totalAmount", "IV.currency"),
+    "fob_amount": ("IV.totalAmount", "IV.incoterms", "IV.freightAmount", "IV.insuranceAmount"),
+    "fob_currency": ("IV.currency",),
+    "container_count": ("containers", "BK.containerRequests", "BK.serviceType"),
+    "carry_in_from_booking": (
+        "BK.cyCode",
+        "PL.totalPackages",
+        "PL.totalGrossWeight",
+        "SI.carryInDate",
+    ),
+    "consignee": ("SI.consignee", "SI.notifyParty", "shared.consignee"),
+    "exporter": ("SI.shipper", "shared.shipper"),
+    "importer": ("AN.consignee", "AN.notifyParty", "BL.consignee", "shared.consignee"),
+    "import_exporter": ("AN.shipper", "BL.shipper", "shared.shipper"),
+    "container_list": ("containers",),
+    "bl_numbers": ("AN.blNo", "BL.blNo", "shared.billOfLading.blNo"),
+    "insurance_currency": ("IV.currency", "IV.insuranceAmount"),
+}

@@ -1,0 +1,388 @@
+"""The prefill engine: from a trade bundle and a business code's field map to a NACCS form.
+
+For every item (and every repeat of a group) the engine tries the map's sources in order, applies the named
+transform, then fits the value to NACCS (allowed characters, byte width). It records where each value came from,
+which items a person must still enter, and per-item issues. It never raises for bad trade data: a missing or
+unusable value becomes a pending item or an issue the user sees next to the item.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Literal
+
+from naccs_bridge.domain.bundle import TradeBundle
+from naccs_bridge.domain.charset import Charset, encoded_length, first_disallowed, truncate_to_bytes
+from naccs_bridge.domain.specs import (
+    FieldMap,
+    GroupSpec,
+    ItemSpec,
+    Source,
+    SourceKind,
+    StrictModel,
+    TransformSpec,
+)
+from naccs_bridge.domain.telegram import FormValues
+from naccs_bridge.domain.transforms import (
+    CONFIG_KEYS,
+    RULES,
+    TRANSFORMS,
+    Context,
+    PrefillConfig,
+    TransformFailed,
+    as_text,
+    resolve_path,
+)
+
+ENTERED = "entered"
+
+
+class Provenance(StrictModel):
+    """Where a value came from: the source that gave it (paths with the repeat index filled in), the
+    transform applied, and the master-data row that decided it, if any."""
+
+    kind: SourceKind | Literal["entered"]
+    source: str
+    transform: str | None = None
+    master: str | None = None
+
+
+class ItemIssue(StrictModel):
+    item_key: str
+    item_id: str | None
+    name_ja: str
+    group: str | None = None
+    index: int | None = None
+    severity: Literal["error", "warning"]
+    message: str
+
+
+class FilledItem(StrictModel):
+    key: str
+    item_id: str | None
+    name_ja: str
+    name_en: str
+    group: str | None = None
+    index: int | None = None
+    presence: Literal["M", "C", "O"]
+    normally_filled: bool
+    value: str = ""
+    provenance: Provenance | None = None
+    needs_person: bool = (
+        False  # empty but required or normally filled, or invalid: a person must act
+    )
+    person_decision: bool = (
+        False  # a broker decision the bridge cannot make (may stay blank if not relevant)
+    )
+
+    @property
+    def entry_key(self) -> str:
+        """The key under which a person's entry for this slot is stored (``TradeBundle.entries``)."""
+        return self.key if self.group is None else f"{self.group}.{self.index}.{self.key}"
+
+    @property
+    def auto_filled(self) -> bool:
+        return bool(self.value) and self.provenance is not None and self.provenance.kind != ENTERED
+
+
+class NaccsForm(StrictModel):
+    code: str
+    items: tuple[FilledItem, ...]
+    issues: tuple[ItemIssue, ...]
+
+    @property
+    def pending_for_person(self) -> tuple[FilledItem, ...]:
+        return tuple(item for item in self.items if item.needs_person)
+
+    @property
+    def ready_to_send(self) -> bool:
+        return not self.pending_for_person and not any(i.severity == "error" for i in self.issues)
+
+    def get(self, key: str, index: int | None = None) -> FilledItem:
+        for item in self.items:
+            if item.key == key and item.index == index:
+                return item
+        raise KeyError((key, index))
+
+    def values(self) -> FormValues:
+        """The values for the telegram codec."""
+        values = FormValues()
+        for item in self.items:
+            if item.group is None:
+                values.items[item.key] = item.value
+                continue
+            blocks = values.groups.setdefault(item.group, [])
+            assert item.index is not None
+            while len(blocks) <= item.index:
+                blocks.append({})
+            blocks[item.index][item.key] = item.value
+        for key, blocks in values.groups.items():
+            while blocks and not any(blocks[-1].values()):
+                blocks.pop()  # trailing blank repeats carry nothing; the codec pads 'all' groups itself
+            values.groups[key] = blocks
+        return values
+
+
+class AutofillReport(StrictModel):
+    """How much of a code's normally-filled items the bridge filled without a person."""
+
+    code: str
+    normally_filled: int
+    auto_filled: int
+    remaining_for_person: tuple[str, ...]  # item keys (group.index.key in groups)
+    by_source: dict[str, int]
+
+    @property
+    def ratio(self) -> float:
+        return self.auto_filled / self.normally_filled if self.normally_filled else 1.0
+
+
+def _substitute(source: Source, group_source: str | None, index: int | None) -> str:
+    if source.is_relative and group_source is not None:
+        return f"{group_source}.{index}{source.argument[1:]}"
+    return str(source)
+
+
+class _Engine:
+    def __init__(
+        self, field_map: FieldMap, bundle: TradeBundle, config: PrefillConfig, charset: Charset
+    ):
+        self.field_map = field_map
+        self.bundle = bundle
+        self.charset = charset
+        self.ctx = Context(bundle=bundle, config=config)
+        self.issues: list[ItemIssue] = []
+        self.failures: list[str] = []  # why the last item resolved found no usable value
+
+    def issue(self, item: ItemSpec, index: int | None, severity: str, message: str) -> None:
+        self.issues.append(
+            ItemIssue(
+                item_key=item.key,
+                item_id=item.id,
+                name_ja=item.name_ja,
+                group=item.group,
+                index=index,
+                severity="error" if severity == "error" else "warning",
+                message=message,
+            )
+        )
+
+    def group_elements(self, group: GroupSpec) -> tuple[list[Any], str | None]:
+        for source in group.sources:
+            found: Any = None
+            if source.is_path:
+                found = resolve_path(self.ctx.tree, source.argument)
+            elif source.kind is SourceKind.RULE:
+                try:
+                    found = RULES[source.argument](self.ctx)
+                except TransformFailed:
+                    found = None
+            if isinstance(found, list) and found:
+                return found, str(source)
+        return [], None
+
+    def fill(self) -> NaccsForm:
+        filled: list[FilledItem] = []
+        for element in self.field_map.layout():
+            if isinstance(element, ItemSpec):
+                self.ctx.element, self.ctx.index = None, None
+                filled.append(self.fill_item(element, None, None))
+                continue
+            members = self.field_map.group_items(element.key)
+            elements, group_source = self.group_elements(element)
+            if len(elements) > element.max_repeats:
+                self.issue(
+                    members[0],
+                    None,
+                    "error",
+                    f"{len(elements)} repeats of {element.name_ja}, NACCS takes {element.max_repeats}",
+                )
+                elements = elements[: element.max_repeats]
+            if not elements and any(m.normally_filled or m.presence == "M" for m in members):
+                elements = [None]  # one empty repeat, so its items show up as pending
+            for index, row in enumerate(elements):
+                self.ctx.element, self.ctx.index = row, index
+                for member in members:
+                    filled.append(self.fill_item(member, index, group_source))
+        return NaccsForm(code=self.field_map.code, items=tuple(filled), issues=tuple(self.issues))
+
+    def resolve(
+        self, item: ItemSpec, index: int | None, group_source: str | None
+    ) -> tuple[str, Provenance | None, bool]:
+        """(value, provenance, person_only) from the item's sources, first usable one wins."""
+        failures: list[str] = []
+        self.failures = []
+        for source in item.sources:
+            if source.kind is SourceKind.PERSON:
+                break
+            if source.kind is SourceKind.SYSTEM:
+                return "", Provenance(kind=SourceKind.SYSTEM, source=str(source)), False
+            raw: Any
+            if source.kind is SourceKind.CONST:
+                raw = source.argument
+            elif source.kind is SourceKind.CONFIG:
+                raw = getattr(self.ctx.config, source.argument, None)
+            elif source.kind is SourceKind.RULE:
+                try:
+                    raw = RULES[source.argument](self.ctx)
+                except TransformFailed as exc:
+                    failures.append(f"{source}: {exc.reason}")
+                    continue
+            else:
+                element = self.ctx.element if source.is_relative else None
+                raw = resolve_path(self.ctx.tree, source.argument, element)
+            if raw is None or raw == "" or raw == []:
+                continue
+            pipeline = source.transform or item.transform
+            try:
+                text, master = self.apply(raw, pipeline)
+            except TransformFailed as exc:
+                failures.append(f"{source}: {exc.reason}")
+                continue
+            if not text:
+                continue
+            # A form value turned into the NACCS value by master data (法人番号, call sign, HS code) is
+            # counted as master data: without the master the form alone would not have filled it.
+            kind = SourceKind.MASTER if master and source.kind is SourceKind.FORM else source.kind
+            return (
+                text,
+                Provenance(
+                    kind=kind,
+                    source=_substitute(source, group_source, index),
+                    transform=" > ".join(t.name for t in pipeline) or None,
+                    master=master,
+                ),
+                False,
+            )
+        self.failures = failures
+        return "", None, item.needs_person
+
+    def apply(self, raw: Any, pipeline: tuple[TransformSpec, ...]) -> tuple[str, str | None]:
+        if not pipeline:
+            return as_text(raw), None
+        value: Any = raw
+        master: str | None = None
+        for step in pipeline:
+            derived = TRANSFORMS[step.name](value, self.ctx, step.args)
+            value, master = derived.value, derived.master or master
+        return str(value), master
+
+    def fit(self, item: ItemSpec, index: int | None, value: str) -> tuple[str, bool]:
+        """(value fitted to the item, still valid). Text too long is cut on a character boundary (T3)."""
+        bad = first_disallowed(value, numeric=item.type == "n", full_width=item.full_width)
+        if bad is not None:
+            self.issue(
+                item,
+                index,
+                "error",
+                f"character {value[bad]!r} at position {bad} is not allowed by NACCS in this item",
+            )
+            return value, False
+        size = encoded_length(value, self.charset)
+        if size <= item.width:
+            return value, True
+        if item.type == "n":
+            self.issue(item, index, "error", f"{value} does not fit {item.width} digits")
+            return value, False
+        cut = truncate_to_bytes(value, item.width, self.charset)
+        self.issue(
+            item,
+            index,
+            "warning",
+            f"shortened from {size} to {item.width} bytes: {value[len(cut) :]!r} cut",
+        )
+        return cut, True
+
+    def fill_item(self, item: ItemSpec, index: int | None, group_source: str | None) -> FilledItem:
+        entry_key = item.key if item.group is None else f"{item.group}.{index}.{item.key}"
+        entered = self.bundle.entries.get(entry_key)
+        provenance: Provenance | None
+        if entered:
+            value, provenance, person_only = (
+                entered,
+                Provenance(kind=ENTERED, source=entry_key),
+                False,
+            )
+        else:
+            value, provenance, person_only = self.resolve(item, index, group_source)
+        valid = True
+        if value:
+            value, valid = self.fit(item, index, value)
+        missing = (
+            not value
+            and (item.presence == "M" or item.normally_filled)
+            and not (provenance is not None and provenance.kind is SourceKind.SYSTEM)
+        )
+        if missing:
+            # Only the reasons of items a person now has to fill are worth showing; an optional item
+            # whose data is absent is the normal case.
+            for failure in self.failures:
+                self.issue(item, index, "warning", failure)
+        return FilledItem(
+            key=item.key,
+            item_id=item.id,
+            name_ja=item.name_ja,
+            name_en=item.name_en,
+            group=item.group,
+            index=index,
+            presence=item.presence,
+            normally_filled=item.normally_filled,
+            value=value,
+            provenance=provenance,
+            needs_person=missing or not valid,
+            person_decision=person_only or (not value and item.needs_person),
+        )
+
+
+def prefill(
+    field_map: FieldMap,
+    bundle: TradeBundle,
+    config: PrefillConfig,
+    *,
+    charset: Charset = Charset.SHIFT_JIS,
+) -> NaccsForm:
+    """Fill a business code's form from the trade bundle (see the module docstring)."""
+    return _Engine(field_map, bundle, config, charset).fill()
+
+
+def autofill_report(form: NaccsForm) -> AutofillReport:
+    """Auto-fill ratio over the normally-filled item slots (each repeat counted once per filled repeat)."""
+    counted = [item for item in form.items if item.normally_filled]
+    auto = [item for item in counted if item.auto_filled]
+    by_source = Counter(str(item.provenance.kind) for item in auto if item.provenance is not None)
+    return AutofillReport(
+        code=form.code,
+        normally_filled=len(counted),
+        auto_filled=len(auto),
+        remaining_for_person=tuple(item.entry_key for item in counted if not item.auto_filled),
+        by_source=dict(sorted(by_source.items())),
+    )
+
+
+def check_field_map(field_map: FieldMap) -> list[str]:
+    """Names in the map that the engine does not know (rules, config keys, transforms); empty when sound."""
+    problems: list[str] = []
+
+    def check_pipeline(where: str, pipeline: tuple[TransformSpec, ...]) -> None:
+        problems.extend(
+            f"{where}: unknown transform {step.name}"
+            for step in pipeline
+            if step.name not in TRANSFORMS
+        )
+
+    def check_source(where: str, source: Source) -> None:
+        if source.kind is SourceKind.RULE and source.argument not in RULES:
+            problems.append(f"{where}: unknown rule {source.argument}")
+        if source.kind is SourceKind.CONFIG and source.argument not in CONFIG_KEYS:
+            problems.append(f"{where}: unknown config key {source.argument}")
+        check_pipeline(where, source.transform)
+
+    for group in field_map.groups:
+        for source in group.sources:
+            check_source(f"{field_map.code} group {group.key}", source)
+    for item in field_map.items:
+        where = f"{field_map.code} item {item.key}"
+        check_pipeline(where, item.transform)
+        for source in item.sources:
+            check_source(where, source)
+    return problems

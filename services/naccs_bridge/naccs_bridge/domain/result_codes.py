@@ -1,0 +1,167 @@
+"""Mapping NACCS 処理結果コード back to the items and form fields that caused them, with readable messages.
+
+Cyber Port paints the failing fields red ✅ [S11]; this module gives the bridge the same: the item of the
+business code's field map named by the code's 項目略称, and the trade-form paths that item was filled from.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from naccs_bridge.domain.loading import validate_file
+from naccs_bridge.domain.specs import FieldMap, ItemSpec, Source, SourceKind, StrictModel
+from naccs_bridge.domain.telegram import ResultCode, ResultNotice
+from naccs_bridge.domain.transforms import RULE_INPUTS
+
+Severity = Literal["success", "warning", "error", "message"]
+
+
+class CategoryMessage(StrictModel):
+    severity: Severity
+    ja: str
+    en: str
+
+
+class CodeMessage(StrictModel):
+    code: str
+    ja: str
+    en: str
+    business_code: str | None = None
+    verified: bool = False
+    retryable: bool = False
+
+
+class ResultCodeTable(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    categories: dict[str, CategoryMessage]
+    codes: tuple[CodeMessage, ...] = ()
+
+    def find(self, code: str, business_code: str) -> CodeMessage | None:
+        candidates = [c for c in self.codes if c.code == code]
+        scoped = [c for c in candidates if c.business_code == business_code]
+        general = [c for c in candidates if c.business_code is None]
+        matches = scoped or general
+        return matches[0] if matches else None
+
+
+@cache
+def load_result_code_table() -> ResultCodeTable:
+    return validate_file("result_codes.toml", ResultCodeTable)
+
+
+class MappedResult(StrictModel):
+    """One result code, explained: which items and form fields it points at and what to tell the user."""
+
+    raw: str
+    code: str
+    severity: Severity
+    item_id: str | None
+    repeat_no: int | None
+    item_keys: tuple[str, ...]
+    form_fields: tuple[
+        str, ...
+    ]  # trade-form / shared-item paths to fix, e.g. "SI.shipper", "IV.lines.1.description"
+    master_tables: tuple[str, ...]  # master data that decided the value, e.g. "companies"
+    message_ja: str
+    message_en: str
+    verified: bool
+    retryable: bool = False
+
+
+def _source_fields(source: Source, group_path: str | None, index: int | None) -> list[str]:
+    if source.kind is SourceKind.RULE:
+        return list(RULE_INPUTS.get(source.argument, ()))
+    if not source.is_path or source.kind is SourceKind.PREVIOUS:
+        return []
+    if source.is_relative:
+        if group_path is None:
+            return []
+        suffix = source.argument[1:]
+        return [f"{group_path}.{index}{suffix}" if index is not None else f"{group_path}{suffix}"]
+    return [source.argument]
+
+
+def form_fields_of(field_map: FieldMap, item: ItemSpec, index: int | None) -> tuple[str, ...]:
+    """The form paths an item is filled from, in source order, with the repeat index filled in."""
+    group_paths: list[str | None] = [None]
+    if item.group is not None:
+        group = field_map.group(item.group)
+        group_paths = []
+        for source in group.sources:
+            group_paths.extend(_source_fields(source, None, None) or [None])
+    fields: list[str] = []
+    for source in item.sources:
+        for group_path in group_paths:
+            for path in _source_fields(source, group_path, index):
+                if path not in fields:
+                    fields.append(path)
+    return tuple(fields)
+
+
+def master_tables_of(item: ItemSpec) -> tuple[str, ...]:
+    tables: list[str] = []
+    for source in item.sources:
+        for step in source.transform or item.transform:
+            table = {
+                "company": "companies",
+                "call_sign": "vessels",
+                "stat_quantity": "products",
+            }.get(
+                step.name, str(step.args.get("table", "")) if step.name == "master_lookup" else ""
+            )
+            if table and table not in tables:
+                tables.append(table)
+    return tuple(tables)
+
+
+def map_result_code(
+    result: ResultCode, field_map: FieldMap, table: ResultCodeTable | None = None
+) -> MappedResult:
+    table = table or load_result_code_table()
+    category = table.categories.get("0" if result.is_success else result.category)
+    specific = table.find(result.code, field_map.code)
+    items = field_map.items_by_id(result.item_id) if result.item_id else []
+    index = result.repeat_no - 1 if result.repeat_no else None
+    fields: list[str] = []
+    masters: list[str] = []
+    for item in items:
+        fields.extend(f for f in form_fields_of(field_map, item, index) if f not in fields)
+        masters.extend(t for t in master_tables_of(item) if t not in masters)
+    if items:
+        item_ja = "・".join(i.name_ja for i in items)
+        item_en = " / ".join(i.name_en for i in items)
+    elif result.item_id:
+        item_ja = item_en = f"item {result.item_id}"
+    else:
+        item_ja, item_en = "入力内容", "the input"
+    if specific is not None:
+        message_ja, message_en = specific.ja, specific.en
+    elif category is not None:
+        message_ja = category.ja.format(item_ja=item_ja, item_en=item_en)
+        message_en = category.en.format(item_ja=item_ja, item_en=item_en)
+    else:
+        message_ja = f"処理結果コード {result.code} が返されました（{item_ja}）。"
+        message_en = f"NACCS returned result code {result.code} ({item_en})."
+    severity: Severity = category.severity if category is not None else "error"
+    return MappedResult(
+        raw=result.raw,
+        code=result.code,
+        severity=severity,
+        item_id=result.item_id,
+        repeat_no=result.repeat_no,
+        item_keys=tuple(i.key for i in items),
+        form_fields=tuple(fields),
+        master_tables=tuple(masters),
+        message_ja=message_ja,
+        message_en=message_en,
+        verified=specific.verified if specific is not None else False,
+        retryable=specific.retryable if specific is not None else False,
+    )
+
+
+def map_result_notice(notice: ResultNotice, field_map: FieldMap) -> tuple[MappedResult, ...]:
+    return tuple(map_result_code(code, field_map) for code in notice.codes)
