@@ -76,6 +76,8 @@ PACKAGE_CODES: dict[str, tuple[str, str]] = {
     "CX": ("can, cylindrical", "缶(円筒)"),
     "CY": ("cylinder", "ボンベ"),
     "JR": ("jar", "ジャー"),
+    "BO": ("bottle, non-protected, cylindrical", "瓶"),
+    "BQ": ("bottle, protected, cylindrical", "瓶(保護付)"),
     "JC": ("jerrican, rectangular", "ジェリカン(角型)"),
     "JY": ("jerrican, cylindrical", "ジェリカン(円筒)"),
     "TN": ("tin", "缶"),

@@ -127,6 +127,8 @@ class ContainerRequest(FormModel):
     size_type_code: ContainerSizeType | None = None
     quantity: int | None = None
     is_shipper_owned: bool | None = None
+    # Which goods lines (by `lineNo`) travel in this equipment type, as DCSA bookings nest them.
+    commodity_line_numbers: list[int] | None = None
 
 
 class DangerousGoodsItem(FormModel):

@@ -124,6 +124,7 @@ FIELD_LABELS: Final[dict[str, Label]] = {
     "dangerousGoodsCutOff": Label("危険品申告カット", "Dangerous goods cut-off"),
     "containerRequests": Label("コンテナ手配", "Container requests"),
     "quantity": Label("数量", "Quantity"),
+    "commodityLineNumbers": Label("積載品目行番号", "Goods line numbers"),
     # goods
     "commodity": Label("品目", "Commodity"),
     "lineNo": Label("行番号", "Line number"),
