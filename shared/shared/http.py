@@ -14,7 +14,7 @@ import httpx
 import stamina
 
 from shared.errors import AppError, UpstreamTimeout, UpstreamUnavailable
-from shared.observability import current_request_id
+from shared.observability import current_request_id, outgoing_traceparent
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -64,6 +64,9 @@ class ServiceClient:
         request_id = current_request_id()
         if request_id:
             headers["X-Request-ID"] = request_id
+        traceparent = outgoing_traceparent()
+        if traceparent:
+            headers["traceparent"] = traceparent
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if extra:

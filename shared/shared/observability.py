@@ -7,10 +7,10 @@ streaming responses streaming, and binds the id to a context variable that logs 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
@@ -21,12 +21,36 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+# W3C trace context: the trace id travels in ``traceparent`` from the gateway through every service, and
+# every log line carries it, so one user action can be followed across processes.
+_trace_id: ContextVar[str | None] = ContextVar("trace_id", default=None)
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 # A caller-supplied id is echoed only if it is short and plain, so logs cannot be forged through it.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def current_request_id() -> str | None:
     return _request_id.get()
+
+
+def current_trace_id() -> str | None:
+    return _trace_id.get()
+
+
+def outgoing_traceparent() -> str | None:
+    """The ``traceparent`` for a call made while handling the current request (a new span id)."""
+    trace_id = _trace_id.get()
+    if trace_id is None:
+        return None
+    return f"00-{trace_id}-{os.urandom(8).hex()}-01"
+
+
+def _trace_id_from(header: bytes | None) -> str:
+    if header:
+        match = _TRACEPARENT.match(header.decode("latin-1").strip().lower())
+        if match and match.group(1) != "0" * 32:
+            return match.group(1)
+    return os.urandom(16).hex()
 
 
 def configure_logging(*, service: str, level: str = "INFO", json_logs: bool = True) -> None:
@@ -64,6 +88,9 @@ def _add_service(service: str) -> structlog.types.Processor:
         request_id = _request_id.get()
         if request_id:
             event_dict.setdefault("request_id", request_id)
+        trace_id = _trace_id.get()
+        if trace_id:
+            event_dict.setdefault("trace_id", trace_id)
         return event_dict
 
     return processor
@@ -82,16 +109,20 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = None
+        traceparent = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate = value.decode("latin-1")
                 if _SAFE_REQUEST_ID.match(candidate):
                     request_id = candidate
-                break
+            elif name == b"traceparent":
+                traceparent = value
         if request_id is None:
-            request_id = uuid.uuid4().hex
+            request_id = os.urandom(16).hex()
+        trace_id = _trace_id_from(traceparent)
         scope.setdefault("state", {})["request_id"] = request_id
         token = _request_id.set(request_id)
+        trace_token = _trace_id.set(trace_id)
         started = time.perf_counter()
         status_holder = [0]
         header_value = request_id.encode("latin-1")
@@ -126,6 +157,7 @@ class RequestIdMiddleware:
                     duration_ms=round((time.perf_counter() - started) * 1000, 3),
                 )
             _request_id.reset(token)
+            _trace_id.reset(trace_token)
 
 
 ReadinessCheck = Callable[[], Awaitable[None]]

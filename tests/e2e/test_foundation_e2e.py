@@ -85,6 +85,33 @@ class TestErrorsThroughGateway:
         assert response.json()["code"] == "unauthenticated"
 
 
+class TestObservability:
+    def test_one_trace_id_in_the_logs_of_every_process_it_crossed(
+        self, gateway: httpx.Client, stack: Stack, auth_headers: dict[str, str]
+    ) -> None:
+        trace_id = os.urandom(16).hex()
+        traceparent = f"00-{trace_id}-{os.urandom(8).hex()}-01"
+        gateway.get(
+            "/api/v1/notifications/anything", headers={**auth_headers, "traceparent": traceparent}
+        )
+        for name in ("gateway", "notifications"):
+            deadline = time.monotonic() + 5
+            while trace_id not in (stack.processes[name].log_path or Path()).read_text():
+                assert time.monotonic() < deadline, f"{name} never logged trace {trace_id}"
+                time.sleep(0.1)
+            lines = [
+                json.loads(line)
+                for line in stack.processes[name].log_path.read_text().splitlines()  # type: ignore[union-attr]
+                if trace_id in line
+            ]
+            assert any(line.get("event") == "request" for line in lines), lines
+
+    def test_every_process_serves_prometheus_metrics(self, stack: Stack) -> None:
+        for spec in (*BACKENDS, ALL_SERVICES[0]):
+            text = httpx.get(stack.processes[spec.name].url + "/metrics").text
+            assert "minato_http_requests_total" in text, spec.name
+
+
 class TestFaults:
     def test_stopped_service_is_a_502_problem_in_bounded_time(
         self, gateway: httpx.Client, stack: Stack, auth_headers: dict[str, str]

@@ -25,7 +25,7 @@ from yarl import URL
 from shared.auth import TokenVerifier, bearer_token_from_header
 from shared.errors import AppError, UpstreamTimeout, UpstreamUnavailable, problem_body
 from shared.metrics import ROUTE_LABEL_KEY
-from shared.observability import current_request_id
+from shared.observability import current_request_id, outgoing_traceparent
 
 log = structlog.get_logger("gateway.proxy")
 
@@ -170,7 +170,11 @@ class UpstreamProxy:
             name = raw_name.lower()
             if name == b"host":
                 host = raw_value.decode("latin-1")
-            if name in HOP_BY_HOP or name == b"x-request-id" or name.startswith(b"x-forwarded-"):
+            if (
+                name in HOP_BY_HOP
+                or name in (b"x-request-id", b"traceparent")
+                or name.startswith(b"x-forwarded-")
+            ):
                 continue
             headers.add(raw_name.decode("latin-1"), raw_value.decode("latin-1"))
         client = scope.get("client")
@@ -182,6 +186,9 @@ class UpstreamProxy:
         request_id = current_request_id()
         if request_id:
             headers["X-Request-ID"] = request_id
+        traceparent = outgoing_traceparent()
+        if traceparent:
+            headers["traceparent"] = traceparent
         return headers
 
     async def _forward(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:

@@ -258,3 +258,22 @@ class TestStreamedUpload:
         response = await client.post("/api/v1/echo/x", content=chunks(), headers=auth)
         assert response.status_code == 200
         assert response.json()["body"] == "".join(f"part{i}-" * 100 for i in range(4))
+
+
+class TestTraceContext:
+    async def test_callers_trace_id_continues_upstream_with_a_new_span(
+        self, client: httpx.AsyncClient, auth: dict[str, str]
+    ) -> None:
+        incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        response = await client.get("/api/v1/echo/x", headers={**auth, "traceparent": incoming})
+        forwarded = response.json()["headers"]["traceparent"]
+        version, trace_id, span_id, flags = forwarded.split("-")
+        assert trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+        assert span_id != "00f067aa0ba902b7"
+        assert (version, flags) == ("00", "01")
+
+    async def test_a_trace_is_started_when_the_caller_sends_none(
+        self, client: httpx.AsyncClient, auth: dict[str, str]
+    ) -> None:
+        forwarded = (await client.get("/api/v1/echo/x", headers=auth)).json()["headers"]
+        assert len(forwarded["traceparent"].split("-")[1]) == 32
