@@ -172,6 +172,13 @@ class Stack:
             f"{prefix}DATABASE_URL": self.postgres.url_for(self.database_name(service)),
             f"{prefix}JWKS_URL": f"http://127.0.0.1:{gateway_port}/.well-known/jwks.json",
             f"{prefix}LOG_JSON": "true",
+            # Where the others are, for service-to-service calls: `<prefix>TRADES_URL`, ... A service's
+            # Settings declares the ones it uses (e.g. `trades_url`); the rest are ignored.
+            **{
+                f"{prefix}{spec.env_prefix}URL": f"http://127.0.0.1:{self._port(spec.name, spec.default_port)}"
+                for spec in ALL_SERVICES
+                if spec is not service
+            },
         }
         if service is GATEWAY:
             upstreams = {
