@@ -303,6 +303,12 @@ class _Engine:
                 Provenance(kind=ENTERED, source=entry_key),
                 False,
             )
+        elif item.only_on_correction and self.bundle.processing == "new":
+            value, provenance, person_only = (
+                "",
+                Provenance(kind=SourceKind.SYSTEM, source="system"),
+                False,
+            )
         else:
             value, provenance, person_only = self.resolve(item, index, group_source)
         valid = True

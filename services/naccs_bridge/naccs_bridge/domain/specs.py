@@ -146,12 +146,13 @@ class ItemSpec(StrictModel):
     sources: tuple[Source, ...] = ()
     transform: tuple[TransformSpec, ...] = ()  # applied to sources that do not name their own
     full_width: bool = False  # the item may carry full-width (JIS X 0208) text, 2 bytes a character
-    normally_filled: bool = (
-        False  # filled in a plain FCL shipment; the basis of the auto-fill ratio
-    )
-    verified: bool = (
-        False  # width/position read in a public source (✅); False = 🔶 inference, configurable
-    )
+    # filled in a plain FCL shipment; the basis of the auto-fill ratio
+    normally_filled: bool = False
+    # width/position read in a public source (✅); False = 🔶 inference, configurable
+    verified: bool = False
+    # the number this very code assigns (輸出管理番号 for ECR, 申告番号 for EDA): blank on a new
+    # registration, sent only when correcting or cancelling
+    only_on_correction: bool = False
     condition: str = ""
     note: str = ""
 
@@ -216,13 +217,15 @@ class FieldMap(StrictModel):
             raise ValueError(f"duplicate item keys {duplicates}")
         group_keys = {g.key for g in self.groups}
         seen_groups: list[str] = []
+        previous_group: str | None = None
         for item in self.items:
             if item.group is not None and item.group not in group_keys:
                 raise ValueError(f"item {item.key}: unknown group {item.group!r}")
-            if item.group is not None and (not seen_groups or seen_groups[-1] != item.group):
+            if item.group is not None and item.group != previous_group:
                 if item.group in seen_groups:
                     raise ValueError(f"group {item.group}: its items are not contiguous")
                 seen_groups.append(item.group)
+            previous_group = item.group
             for source in item.sources:
                 if source.is_relative and item.group is None:
                     raise ValueError(f"item {item.key}: '@.' path outside a repeat group")
