@@ -1,0 +1,426 @@
+"""Transactional outbox: events are rows written in the caller's transaction, delivered later by a relay.
+
+Invariants:
+
+* ``add_event`` only inserts into the caller's session; the event exists if and only if the change
+  that produced it was committed.
+* A relay *claims* a batch in its own short transaction (``FOR UPDATE SKIP LOCKED``), stamping each row
+  with a fresh lease token and a lease deadline, and commits. Other relays skip rows whose lease has not
+  expired, so two relays never deliver the same row in one pass.
+* The relay then delivers outside any transaction and marks the row delivered, or schedules a retry,
+  ``WHERE id = :id AND lease_token = :token``: a relay whose lease expired (it crashed or stalled) can
+  no longer overwrite the fate of a row that another relay has since claimed.
+* Delivery is at least once: a crash between delivery and mark redelivers after the lease expires.
+  Consumers deduplicate by the event id, which is also sent as ``Idempotency-Key``.
+* ``NOTIFY`` (from a statement trigger, see ``notify_trigger_sql``) only wakes relays up; polling is the
+  fallback, so a lost notification delays an event by at most the poll interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import structlog
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    and_,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+log = structlog.get_logger("shared.outbox")
+
+DEFAULT_TABLE_NAME = "outbox_message"
+DEFAULT_CHANNEL = "outbox_message"
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_outbox_table(metadata: MetaData, name: str = DEFAULT_TABLE_NAME) -> Table:
+    """The outbox table in a service's own metadata (its migration creates the same columns)."""
+    return Table(
+        name,
+        metadata,
+        Column("id", UUID(as_uuid=True), primary_key=True),
+        Column("topic", Text, nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("payload", JSONB, nullable=False),
+        Column("trade_id", UUID(as_uuid=True), nullable=True),
+        Column("occurred_at", DateTime(timezone=True), nullable=False),
+        Column("attempts", Integer, nullable=False, server_default=text("0")),
+        Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+        Column("lease_token", UUID(as_uuid=True), nullable=True),
+        Column("leased_until", DateTime(timezone=True), nullable=True),
+        Column("claimed_by", Text, nullable=True),
+        Column("delivered_at", DateTime(timezone=True), nullable=True),
+        Column("dead_at", DateTime(timezone=True), nullable=True),
+        Column("last_error", Text, nullable=True),
+        CheckConstraint("(lease_token IS NULL) = (leased_until IS NULL)", name="lease_pair"),
+        # The relay's only scan: undelivered rows by due time. Delivered rows leave the index.
+        Index(
+            f"ix_{name}_pending",
+            "next_attempt_at",
+            postgresql_where=text("delivered_at IS NULL AND dead_at IS NULL"),
+        ),
+        Index(f"ix_{name}_trade_id", "trade_id"),
+    )
+
+
+def notify_trigger_sql(
+    table: str = DEFAULT_TABLE_NAME, channel: str = DEFAULT_CHANNEL
+) -> list[str]:
+    """DDL for a statement-level trigger that NOTIFYs relays after inserts (for migrations).
+
+    A trigger rather than a ``pg_notify`` call in ``add_event``: no extra round trip per event, and
+    PostgreSQL folds identical notifications of one transaction into one.
+    """
+    function = f"{table}_notify"
+    return [
+        f"""
+        CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('{channel}', '');
+            RETURN NULL;
+        END $$
+        """,
+        f"""
+        CREATE TRIGGER {function} AFTER INSERT ON {table}
+        FOR EACH STATEMENT EXECUTE FUNCTION {function}()
+        """,
+    ]
+
+
+def drop_notify_trigger_sql(table: str = DEFAULT_TABLE_NAME) -> list[str]:
+    function = f"{table}_notify"
+    return [
+        f"DROP TRIGGER IF EXISTS {function} ON {table}",
+        f"DROP FUNCTION IF EXISTS {function}()",
+    ]
+
+
+async def add_event(
+    session: AsyncSession,
+    *,
+    table: Table,
+    topic: str,
+    version: int,
+    payload: Mapping[str, Any],
+    trade_id: uuid.UUID | None,
+    event_id: uuid.UUID,
+    occurred_at: datetime,
+) -> uuid.UUID:
+    """Write one event in the caller's transaction. The caller commits (or rolls back) it."""
+    await session.execute(
+        insert(table).values(
+            id=event_id,
+            topic=topic,
+            version=version,
+            payload=dict(payload),
+            trade_id=trade_id,
+            occurred_at=occurred_at,
+            next_attempt_at=occurred_at,
+        )
+    )
+    return event_id
+
+
+@dataclass(frozen=True, slots=True)
+class EventEnvelope:
+    """What a sink receives; ``as_json()`` is the wire shape of ``POST /internal/events``."""
+
+    id: uuid.UUID
+    type: str
+    version: int
+    occurred_at: datetime
+    source: str
+    trade_id: uuid.UUID | None
+    data: Mapping[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "version": self.version,
+            "occurred_at": self.occurred_at.isoformat(),
+            "source": self.source,
+            "trade_id": str(self.trade_id) if self.trade_id else None,
+            "data": dict(self.data),
+        }
+
+
+Sink = Callable[[EventEnvelope], Awaitable[None]]
+
+
+class DeliveryRefused(Exception):
+    """The receiver answered, but not with a 2xx: retry later."""
+
+
+def http_sink(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    token_provider: Callable[[], Awaitable[str | None]] | None = None,
+) -> Sink:
+    """A sink that POSTs the envelope; the event id doubles as the ``Idempotency-Key``."""
+
+    async def deliver(event: EventEnvelope) -> None:
+        headers = {"Idempotency-Key": str(event.id)}
+        if token_provider is not None:
+            token = await token_provider()
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+        response = await client.post(url, json=event.as_json(), headers=headers)
+        if not response.is_success:
+            raise DeliveryRefused(f"{url} answered {response.status_code}")
+
+    return deliver
+
+
+def exponential_backoff(
+    attempts: int, *, base_s: float = 2.0, cap_s: float = 1800.0, rng: random.Random | None = None
+) -> timedelta:
+    """Full-jitter backoff: uniform in [delay/2, delay], delay = base * 2^(attempts-1), capped."""
+    delay = min(cap_s, base_s * 2 ** max(0, attempts - 1))
+    jitter = (rng or random).uniform(0.5, 1.0)
+    return timedelta(seconds=delay * jitter)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedEvent:
+    envelope: EventEnvelope
+    lease_token: uuid.UUID
+    attempts: int
+
+
+class OutboxRelay:
+    """Claims due events in batches and hands each to the sink. Safe to run in several replicas."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        table: Table,
+        sink: Sink,
+        source: str,
+        worker_id: str | None = None,
+        batch_size: int = 100,
+        lease: timedelta = timedelta(seconds=60),
+        max_attempts: int = 20,
+        backoff: Callable[[int], timedelta] = exponential_backoff,
+        poll_interval_s: float = 5.0,
+        channel: str = DEFAULT_CHANNEL,
+        clock: Clock = utcnow,
+        token_factory: Callable[[], uuid.UUID] = uuid.uuid4,
+    ) -> None:
+        self.engine = engine
+        self.table = table
+        self.sink = sink
+        self.source = source
+        self.worker_id = worker_id or f"{source}-{uuid.uuid4().hex[:8]}"
+        self.batch_size = batch_size
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.poll_interval_s = poll_interval_s
+        self.channel = channel
+        self.clock = clock
+        self.token_factory = token_factory
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    async def claim(self, limit: int | None = None) -> list[ClaimedEvent]:
+        """Lease up to ``limit`` due rows to this relay, in one statement, and commit the lease."""
+        t = self.table
+        now = self.clock()
+        token = self.token_factory()
+        due = (
+            select(t.c.id)
+            .where(
+                t.c.delivered_at.is_(None),
+                t.c.dead_at.is_(None),
+                t.c.next_attempt_at <= now,
+                or_(t.c.leased_until.is_(None), t.c.leased_until < now),
+            )
+            .order_by(t.c.next_attempt_at)
+            .limit(limit or self.batch_size)
+            .with_for_update(skip_locked=True)
+            .cte("due")
+        )
+        statement = (
+            update(t)
+            .where(t.c.id == due.c.id)
+            .values(
+                lease_token=token,
+                leased_until=now + self.lease,
+                claimed_by=self.worker_id,
+                attempts=t.c.attempts + 1,
+            )
+            .returning(
+                t.c.id,
+                t.c.topic,
+                t.c.version,
+                t.c.payload,
+                t.c.trade_id,
+                t.c.occurred_at,
+                t.c.attempts,
+            )
+        )
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(statement)).all()
+        claimed = [
+            ClaimedEvent(
+                envelope=EventEnvelope(
+                    id=row.id,
+                    type=row.topic,
+                    version=row.version,
+                    occurred_at=row.occurred_at,
+                    source=self.source,
+                    trade_id=row.trade_id,
+                    data=row.payload,
+                ),
+                lease_token=token,
+                attempts=row.attempts,
+            )
+            for row in rows
+        ]
+        claimed.sort(key=lambda c: c.envelope.occurred_at)
+        return claimed
+
+    async def mark_delivered(self, event: ClaimedEvent) -> bool:
+        t = self.table
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(t)
+                .where(and_(t.c.id == event.envelope.id, t.c.lease_token == event.lease_token))
+                .values(
+                    delivered_at=self.clock(), lease_token=None, leased_until=None, last_error=None
+                )
+            )
+        return bool(result.rowcount)
+
+    async def mark_failed(self, event: ClaimedEvent, error: str) -> bool:
+        t = self.table
+        now = self.clock()
+        values: dict[str, Any] = {
+            "lease_token": None,
+            "leased_until": None,
+            "last_error": error[:2000],
+        }
+        if event.attempts >= self.max_attempts:
+            values["dead_at"] = now
+        else:
+            values["next_attempt_at"] = now + self.backoff(event.attempts)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(t)
+                .where(and_(t.c.id == event.envelope.id, t.c.lease_token == event.lease_token))
+                .values(**values)
+            )
+        return bool(result.rowcount)
+
+    async def deliver(self, event: ClaimedEvent) -> bool:
+        try:
+            await self.sink(event.envelope)
+        except Exception as exc:
+            log.warning(
+                "outbox_delivery_failed",
+                event_id=str(event.envelope.id),
+                topic=event.envelope.type,
+                attempts=event.attempts,
+                error=repr(exc),
+            )
+            await self.mark_failed(event, repr(exc))
+            return False
+        return await self.mark_delivered(event)
+
+    async def run_once(self) -> int:
+        """Claim one batch and deliver it; the number of events delivered."""
+        claimed = await self.claim()
+        delivered = 0
+        for event in claimed:
+            delivered += await self.deliver(event)
+        return delivered
+
+    async def drain_once(self, *, max_batches: int = 1000) -> int:
+        """Deliver everything that is due now (for tests and the relay loop)."""
+        total = 0
+        for _ in range(max_batches):
+            claimed = await self.claim()
+            if not claimed:
+                break
+            for event in claimed:
+                total += await self.deliver(event)
+        return total
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Loop until ``stop()``: drain, then sleep until NOTIFY or the poll interval."""
+        async with contextlib.AsyncExitStack() as stack:
+            await self._listen(stack)
+            while not self._stopping.is_set():
+                self._wake.clear()
+                try:
+                    await self.drain_once()
+                except Exception:
+                    # The database may be restarting; the next poll tries again.
+                    log.exception("outbox_relay_pass_failed", worker=self.worker_id)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
+
+    async def _listen(self, stack: contextlib.AsyncExitStack) -> None:
+        """LISTEN on a dedicated connection; without it the relay still works by polling."""
+        try:
+            conn = await stack.enter_async_context(self.engine.connect())
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            if driver is None:
+                return
+
+            def on_notify(*_: object) -> None:
+                self._wake.set()
+
+            await driver.add_listener(self.channel, on_notify)
+            stack.push_async_callback(driver.remove_listener, self.channel, on_notify)
+        except Exception:
+            log.warning("outbox_listen_unavailable", channel=self.channel, exc_info=True)
+
+    async def pending_count(self) -> int:
+        t = self.table
+        async with self.engine.connect() as conn:
+            count = await conn.scalar(
+                select(func.count())
+                .select_from(t)
+                .where(t.c.delivered_at.is_(None), t.c.dead_at.is_(None))
+            )
+        return int(count or 0)
