@@ -13,7 +13,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-PACKAGES := -p shared -p gateway -p trades -p forms -p naccs_bridge -p notifications
+PACKAGES := -p shared -p gateway -p trades -p forms -p naccs_bridge -p notifications -p naccs_standin
 SERVICES := gateway trades forms naccs_bridge notifications
 
 help: ## List the targets

@@ -1,0 +1,4 @@
+from naccs_standin.db import StandinBase
+from shared.migrations import run_migrations
+
+run_migrations(StandinBase.metadata)
