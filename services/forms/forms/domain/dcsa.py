@@ -12,11 +12,20 @@ not model (charges terms, ICS2 data, reefer settings, feedbacks, ...) survive ed
 from __future__ import annotations
 
 import copy
+import textwrap
 from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import Any, Final
 
 from forms.domain.paths import flatten, get_path, set_path
-from shared.codes import PACKAGE_CODES, check_packing_group, check_un_number
+from shared.codes import (
+    MASS_UNITS_IN_KGM,
+    PACKAGE_CODES,
+    VOLUME_UNITS_IN_MTQ,
+    check_packing_group,
+    check_un_number,
+    convert_mass,
+)
 
 JsonObject = dict[str, Any]
 ORIGINAL_KEY: Final = "dcsaOriginal"
@@ -54,6 +63,42 @@ def _measure(value: Any, unit: Any) -> JsonObject | None:
     return {"value": value, "unit": unit} if value is not None else None
 
 
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _dcsa_weight(value: Any, unit: Any) -> JsonObject | None:
+    """DCSA weights are KGM or LBR only: tonnes (and grams) are sent as kilograms."""
+    if value is None:
+        return None
+    if unit in MASS_UNITS_IN_KGM and unit not in ("KGM", "LBR"):
+        return {"value": _number(convert_mass(Decimal(str(value)), unit, "KGM")), "unit": "KGM"}
+    return _measure(value, unit)
+
+
+def _dcsa_volume(value: Any, unit: Any) -> JsonObject | None:
+    """DCSA cargo volumes are MTQ or FTQ only: litres are sent as cubic metres."""
+    if value is None:
+        return None
+    if unit in VOLUME_UNITS_IN_MTQ and unit not in ("MTQ", "FTQ"):
+        cubic_metres = Decimal(str(value)) * VOLUME_UNITS_IN_MTQ[unit]
+        return {"value": _number(cubic_metres), "unit": "MTQ"}
+    return _measure(value, unit)
+
+
+_DCSA_LINE_LENGTH: Final = 35  # descriptionOfGoods, shippingMarks, displayedAddress items
+
+
+def _lines(text: Any) -> list[str] | None:
+    """Free text as DCSA lines of at most 35 characters, keeping the user's line breaks."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    lines: list[str] = []
+    for line in text.splitlines():
+        lines.extend(textwrap.wrap(line, _DCSA_LINE_LENGTH) or [])
+    return lines or None
+
+
 def _amount(measure: Any) -> tuple[Any, Any]:
     if isinstance(measure, dict):
         return measure.get("value"), measure.get("unit")
@@ -89,20 +134,25 @@ def _party_from_dcsa(party: Any) -> JsonObject | None:
 def _party_to_dcsa(party: Any) -> JsonObject | None:
     if not isinstance(party, dict) or not party.get("name"):
         return None
-    contact = _prune(
+    contact = _pruned(
         {"name": party.get("contactName"), "phone": party.get("phone"), "email": party.get("email")}
     )
+    lines = [line for line in party.get("addressLines") or [] if line]
     address = None
-    if party.get("city") and party.get("countryCode"):
+    # DCSA's PartyAddress requires street, city and country; our first address line is the street.
+    if lines and party.get("city") and party.get("countryCode"):
         address = {
+            "street": lines[0][:70],
             "city": party["city"],
             "postCode": party.get("postalCode"),
             "countryCode": party["countryCode"],
         }
+    fits_display = len(lines) <= 6 and all(len(line) <= _DCSA_LINE_LENGTH for line in lines)
     return _pruned(
         {
             "partyName": party["name"],
-            "displayedAddress": party.get("addressLines"),
+            "displayedAddress": lines if fits_display else None,
+            "addressLines": None if fits_display else lines[:5],
             "address": address,
             "partyContactDetails": [contact] if contact.get("name") else None,
         }
@@ -301,56 +351,52 @@ def import_shipping_instructions(payload: Mapping[str, Any]) -> JsonObject:
 
 
 def _consignment_items(values: Mapping[str, Any]) -> list[JsonObject]:
-    """Our goods lines regrouped as DCSA consignment items (same description and HS code)."""
-    marks = (values.get("marksAndNumbers") or "").splitlines()
+    """Our goods lines regrouped as DCSA consignment items (same description and HS code).
+
+    Dangerous goods are not sent: the SI's `OuterPackagingShipper` has no DG (DCSA takes them
+    from the booking); ours stay on the DG list form.
+    """
+    marks = _lines(values.get("marksAndNumbers"))
     items: dict[tuple[Any, Any], JsonObject] = {}
     for line in values.get("commodity") or []:
         key = (line.get("description"), line.get("hsCode"))
         package_code = line.get("packageUnitCode")
-        cargo_item = _prune(
+        packages = line.get("packages")
+        cargo_item = _pruned(
             {
                 "equipmentReference": line.get("containerNo"),
-                "cargoGrossWeight": _measure(
+                "cargoGrossWeight": _dcsa_weight(
                     line.get("grossWeight"), line.get("grossWeightUnitCode")
                 ),
-                "cargoNetWeight": _measure(line.get("netWeight"), line.get("netWeightUnitCode")),
-                "cargoGrossVolume": _measure(
+                "cargoNetWeight": _dcsa_weight(
+                    line.get("netWeight"), line.get("netWeightUnitCode")
+                ),
+                "cargoGrossVolume": _dcsa_volume(
                     line.get("measurement"), line.get("measurementUnitCode")
                 ),
                 "outerPackaging": {
-                    "numberOfPackages": line.get("packages"),
+                    "numberOfPackages": _number(Decimal(str(packages)))
+                    if packages is not None
+                    else None,
                     "packageCode": package_code,
                     "description": PACKAGE_CODES[package_code][0].capitalize()
                     if package_code in PACKAGE_CODES
-                    else None,
-                    "dangerousGoods": [
-                        _dangerous_goods_to_dcsa(dg)
-                        for dg in values.get("dangerousGoods") or []
-                        if dg.get("containerNo") == line.get("containerNo")
-                        and line is _first_line_in(values, line.get("containerNo"))
-                    ],
-                },
+                    else "Package",
+                }
+                if packages is not None or package_code
+                else None,
             }
         )
         if key not in items:
-            description = line.get("description")
             items[key] = {
                 "carrierBookingReference": values.get("bookingNo"),
-                "descriptionOfGoods": description.splitlines() if description else None,
+                "descriptionOfGoods": _lines(line.get("description")),
                 "HSCodes": [line["hsCode"]] if line.get("hsCode") else None,
-                "shippingMarks": marks or None,
+                "shippingMarks": marks,
                 "cargoItems": [],
             }
         items[key]["cargoItems"].append(cargo_item)
-    return [_prune(item) for item in items.values()]
-
-
-def _first_line_in(values: Mapping[str, Any], container_no: Any) -> Any:
-    """DG is attached once per container: to the first goods line stuffed into it."""
-    for line in values.get("commodity") or []:
-        if line.get("containerNo") == container_no:
-            return line
-    return None
+    return [_pruned(item) for item in items.values()]
 
 
 def build_shipping_instructions(values: Mapping[str, Any]) -> JsonObject:

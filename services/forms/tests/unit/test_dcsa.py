@@ -26,6 +26,7 @@ def _fixtures_dir() -> Path:
     raise RuntimeError("DCSA fixtures not found: expected <repo>/../shared/interop/dcsa")
 
 
+# Module level because the fixture files parametrize the tests at collection time.
 FIXTURES = _fixtures_dir()
 _BOOKING_FILES = ("create-booking", "update-booking", "get-booking", "notification_")
 _SI_FILES = ("create-si_", "get-si_", "notification-si_")
@@ -162,43 +163,14 @@ def test_booking_edit_after_import_is_exported() -> None:
     assert exported["requestedEquipments"] == payload["requestedEquipments"]  # reefer settings kept
 
 
-def hand_built_si() -> dict[str, Any]:
-    return {
-        "shipper": {
-            "name": "Minato Trading Co., Ltd.",
-            "addressLines": ["1-1 Kaigan", "Minato-ku, Tokyo"],
-            "city": "Tokyo",
-            "postalCode": "105-0022",
-            "countryCode": "JP",
-            "contactName": "Sato Hanako",
-            "email": "export@minato-trading.example.jp",
-        },
-        "consignee": {"name": "ACME GmbH", "city": "Hamburg", "countryCode": "DE"},
-        "bookingNo": "TYOA12345600",
-        "billOfLading": {"documentType": "BOL", "freightPaymentTerm": "PRE", "isToOrder": False},
-        "commodity": [
-            {
-                "description": "Shoes - black",
-                "hsCode": "640510",
-                "packages": 400,
-                "packageUnitCode": "CT",
-                "grossWeight": 12000,
-                "grossWeightUnitCode": "KGM",
-                "containerNo": "CSQU3054383",
-            }
-        ],
-        "marksAndNumbers": "ACME\nHAMBURG\nC/NO. 1-400",
-        "containers": [{"containerNo": "CSQU3054383", "sealNumbers": ["JP-0001"]}],
-    }
-
-
-def test_hand_built_si_exports_dcsa_fields() -> None:
-    form = hand_built_si()
+def test_hand_built_si_exports_dcsa_fields(hand_built_si: dict[str, Any]) -> None:
+    form = hand_built_si
     assert ORIGINAL_KEY not in form
     exported = export_shipping_instructions(form)
     assert exported == build_shipping_instructions(form)
     assert exported["transportDocumentTypeCode"] == "BOL"
     assert exported["documentParties"]["consignee"]["address"] == {
+        "street": "Grosse Elbstrasse 1",
         "city": "Hamburg",
         "countryCode": "DE",
     }
