@@ -2,21 +2,154 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+import contextlib
+import uuid
+from contextlib import AsyncExitStack
+from datetime import datetime
 
+import structlog
+from fastapi import FastAPI
+from pydantic import BaseModel, Field, create_model
+
+from notifications.api import events, inbox, internal, partners, webhooks
+from notifications.clients.forms import FormsGateway, HttpFormsGateway, NoFormsGateway
+from notifications.clients.trades import HttpTradeDirectory, NoTradeDirectory, TradeDirectory
 from notifications.config import Settings
+from notifications.domain.catalogue import CATALOGUE
+from notifications.domain.delivery import Dispatcher, make_delivery_http_client
+from notifications.domain.mail import Mailer
+from notifications.domain.runtime import Runtime
+from notifications.domain.secrets import SecretBox
 from shared.auth import TokenVerifier
+from shared.http import ServiceClient
 from shared.service import create_service_app
+
+log = structlog.get_logger("notifications")
+
+WEBHOOKS_DOC = """Webhooks are signed per the Standard Webhooks spec: headers `webhook-id` (the event id,
+the same on every retry: dedupe on it), `webhook-timestamp` (unix seconds of this attempt) and
+`webhook-signature` (`v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, space-separated when a
+secret rotation is in progress). Any 2xx within 15 s is success; 410 disables the endpoint; anything
+else is retried for about three days with exponential backoff and jitter."""
+
+
+class WebhookPayload(BaseModel):
+    """What every webhook delivery's body carries; ``data`` is the event type's schema."""
+
+    id: uuid.UUID = Field(description="the event id, also sent as webhook-id")
+    type: str
+    version: int
+    timestamp: datetime = Field(description="when the event occurred")
+    trade_id: uuid.UUID | None = None
+    truncated: bool = Field(
+        default=False, description="data left out (too large): read it from url instead"
+    )
+    url: str | None = None
+
+
+def _document_webhooks(app: FastAPI) -> None:
+    """One entry per event type in the OpenAPI ``webhooks`` section, with its data schema."""
+    for entry in CATALOGUE.values():
+        payload: type[BaseModel] = create_model(
+            "Webhook_" + entry.name.replace(".", "_") + f"_v{entry.version}",
+            __base__=WebhookPayload,
+            data=(entry.model, ...),
+        )
+
+        async def receiver(body: payload) -> None:
+            """Documentation only: partners implement this; we call it."""
+
+        receiver.__annotations__["body"] = payload
+        app.webhooks.post(
+            f"{entry.name}.v{entry.version}",
+            summary=entry.summary,
+            description=f"{entry.summary} / {entry.summary_ja}\n\n{WEBHOOKS_DOC}",
+        )(receiver)
 
 
 def create_app(
-    settings: Settings | None = None, *, token_verifier: TokenVerifier | None = None
+    settings: Settings | None = None,
+    *,
+    token_verifier: TokenVerifier | None = None,
+    runtime: Runtime | None = None,
+    trades: TradeDirectory | None = None,
+    forms: FormsGateway | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(
+    runtime = runtime or Runtime()
+
+    async def start(app: FastAPI, stack: AsyncExitStack) -> None:
+        def service_token() -> str | None:
+            return settings.service_token.get_secret_value() if settings.service_token else None
+
+        trade_directory = trades
+        if trade_directory is None:
+            if settings.trades_url:
+                trades_client = ServiceClient(settings.trades_url)
+                stack.push_async_callback(trades_client.aclose)
+                trade_directory = HttpTradeDirectory(trades_client, service_token)
+            else:
+                log.warning("trades_not_configured", consequence="audiences from org_ids only")
+                trade_directory = NoTradeDirectory()
+        forms_gateway = forms
+        if forms_gateway is None:
+            if settings.forms_url:
+                forms_client = ServiceClient(settings.forms_url)
+                stack.push_async_callback(forms_client.aclose)
+                forms_gateway = HttpFormsGateway(forms_client, service_token)
+            else:
+                forms_gateway = NoFormsGateway()
+        app.state.trades = trade_directory
+        app.state.forms = forms_gateway
+        delivery_http = make_delivery_http_client(settings)
+        stack.push_async_callback(delivery_http.aclose)
+        if getattr(app.state, "sessionmaker", None) is None:
+            return
+        dispatcher = Dispatcher(
+            app.state.sessionmaker,
+            settings=settings,
+            runtime=runtime,
+            http=delivery_http,
+            secret_box=app.state.secret_box,
+            mailer=Mailer(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                sender=settings.mail_from,
+                timeout_s=settings.smtp_timeout_s,
+            ),
+            forms=forms_gateway,
+            trades=trade_directory,
+        )
+        app.state.dispatcher = dispatcher
+        if settings.dispatcher_enabled:
+            task = asyncio.create_task(dispatcher.run(), name="notifications-dispatcher")
+
+            async def stop_dispatcher() -> None:
+                dispatcher.stop()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, timeout=10)
+
+            stack.push_async_callback(stop_dispatcher)
+
+    app = create_service_app(
         settings,
         title="Minato notifications: events, in-app and e-mail notifications, partner webhooks",
-        description="Minato notifications: events, in-app and e-mail notifications, partner webhooks.",
-        routers=[],
+        description="Minato notifications: the event log and catalogue, in-app and e-mail "
+        "notifications, partner webhooks (Standard Webhooks signatures), partner inbound.",
+        routers=[
+            internal.router,
+            events.router,
+            webhooks.router,
+            inbox.router,
+            partners.router,
+        ],
+        on_startup=[start],
         token_verifier=token_verifier,
     )
+    app.state.runtime = runtime
+    app.state.secret_box = SecretBox(settings.secret_encryption_key.get_secret_value())
+    app.state.trades = trades or NoTradeDirectory()
+    app.state.forms = forms or NoFormsGateway()
+    _document_webhooks(app)
+    return app

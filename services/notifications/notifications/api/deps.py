@@ -1,0 +1,167 @@
+"""Dependencies shared by the routers: who may call, and the domain objects built per request."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from notifications.clients.forms import FormsGateway
+from notifications.clients.trades import TradeDirectory
+from notifications.config import Settings
+from notifications.domain.events import EventIntake
+from notifications.domain.runtime import Runtime
+from notifications.domain.secrets import SecretBox
+from notifications.domain.webhooks import WebhookEndpoints
+from shared.auth import Principal, PrincipalDep, PrincipalKind
+from shared.db import SessionDep
+from shared.errors import Forbidden, InvalidInput, field_error
+
+ORG_ADMIN_ROLE = "org_admin"
+EVENTS_PUBLISH_SCOPE = "events:publish"
+EVENTS_READ_SCOPE = "events:read"
+WEBHOOKS_MANAGE_SCOPE = "webhooks:manage"
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def trades_of(request: Request) -> TradeDirectory:
+    trades: TradeDirectory = request.app.state.trades
+    return trades
+
+
+def forms_of(request: Request) -> FormsGateway:
+    forms: FormsGateway = request.app.state.forms
+    return forms
+
+
+SettingsDep = Annotated[Settings, Depends(settings_of)]
+RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
+TradesDep = Annotated[TradeDirectory, Depends(trades_of)]
+
+
+def org_of(principal: Principal) -> uuid.UUID:
+    if principal.org_id is None:
+        raise Forbidden("This call needs an organisation's token")
+    try:
+        return uuid.UUID(principal.org_id)
+    except ValueError:
+        raise Forbidden("The token's organisation is not valid") from None
+
+
+async def require_publisher(principal: PrincipalDep) -> Principal:
+    """Only our own services publish events; user and partner tokens are refused."""
+    if principal.kind is not PrincipalKind.SERVICE or not principal.has_scope(EVENTS_PUBLISH_SCOPE):
+        raise Forbidden(f"A service token with scope {EVENTS_PUBLISH_SCOPE!r} is required")
+    return principal
+
+
+async def require_org_reader(principal: PrincipalDep) -> Principal:
+    """Users of an organisation, or its partner clients holding ``events:read``."""
+    if principal.kind is PrincipalKind.SERVICE:
+        raise Forbidden("Service tokens cannot read an organisation's events")
+    if principal.kind is PrincipalKind.CLIENT and not principal.has_scope(EVENTS_READ_SCOPE):
+        raise Forbidden(f"Scope {EVENTS_READ_SCOPE!r} required")
+    org_of(principal)
+    return principal
+
+
+async def require_user(principal: PrincipalDep) -> Principal:
+    if principal.kind is not PrincipalKind.USER:
+        raise Forbidden("In-app notifications belong to users")
+    org_of(principal)
+    return principal
+
+
+async def require_webhook_manager(principal: PrincipalDep) -> Principal:
+    """Partner clients with ``webhooks:manage``, or users who administer their organisation."""
+    if principal.kind is PrincipalKind.CLIENT:
+        if not principal.has_scope(WEBHOOKS_MANAGE_SCOPE):
+            raise Forbidden(f"Scope {WEBHOOKS_MANAGE_SCOPE!r} required")
+    elif principal.kind is PrincipalKind.USER:
+        if ORG_ADMIN_ROLE not in principal.roles:
+            raise Forbidden("Only organisation administrators manage webhooks")
+    else:
+        raise Forbidden("Service tokens cannot manage webhooks")
+    org_of(principal)
+    return principal
+
+
+def require_partner_scope(*scopes: str) -> Any:
+    """A partner client (client credentials) holding any one of ``scopes``."""
+
+    async def check(principal: PrincipalDep) -> Principal:
+        if principal.kind is not PrincipalKind.CLIENT or not any(
+            principal.has_scope(scope) for scope in scopes
+        ):
+            raise Forbidden(f"A partner client token with scope {' or '.join(scopes)} is required")
+        org_of(principal)
+        return principal
+
+    return Depends(check)
+
+
+PublisherDep = Annotated[Principal, Depends(require_publisher)]
+OrgReaderDep = Annotated[Principal, Depends(require_org_reader)]
+UserDep = Annotated[Principal, Depends(require_user)]
+WebhookManagerDep = Annotated[Principal, Depends(require_webhook_manager)]
+
+
+def event_intake(
+    session: SessionDep, settings: SettingsDep, runtime: RuntimeDep, trades: TradesDep
+) -> EventIntake:
+    return EventIntake(
+        session,
+        runtime=runtime,
+        trades=trades,
+        max_event_data_bytes=settings.max_event_data_bytes,
+        public_base_url=settings.public_base_url,
+    )
+
+
+def webhook_endpoints(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    runtime: RuntimeDep,
+    trades: TradesDep,
+) -> WebhookEndpoints:
+    box: SecretBox = request.app.state.secret_box
+    return WebhookEndpoints(
+        session, settings=settings, runtime=runtime, trades=trades, secret_box=box
+    )
+
+
+IntakeDep = Annotated[EventIntake, Depends(event_intake)]
+EndpointsDep = Annotated[WebhookEndpoints, Depends(webhook_endpoints)]
+
+
+def encode_cursor(*parts: object) -> str:
+    return base64.urlsafe_b64encode("|".join(str(p) for p in parts).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, *converters: Callable[[str], Any]) -> list[Any] | None:
+    """The values of a cursor made by ``encode_cursor``, each through its converter; 422 if bad."""
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        parts = raw.split("|")
+        if len(parts) != len(converters):
+            raise ValueError("wrong number of parts")
+        return [convert(part) for convert, part in zip(converters, parts, strict=True)]
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput(
+            "Bad cursor", errors=[field_error(["cursor"], "not a valid cursor")]
+        ) from None

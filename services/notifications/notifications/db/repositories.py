@@ -1,0 +1,441 @@
+"""Queries of the notifications service. Repositories only flush; the unit of work commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications.db.models import (
+    Event,
+    EventAudience,
+    InboundMessage,
+    Notification,
+    NotificationPreference,
+    NotificationRead,
+    OutgoingEmail,
+    ReceivingSlip,
+    UserProfile,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+
+# -- events ---------------------------------------------------------------------------------------
+class EventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def insert_if_new(self, values: dict[str, Any]) -> int | None:
+        """Insert the event; its arrival position, or None if this id was already received."""
+        statement = (
+            insert(Event)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[Event.id])
+            .returning(Event.position)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def add_audience(
+        self, event_id: uuid.UUID, position: int, org_ids: Iterable[uuid.UUID]
+    ) -> None:
+        rows = [{"event_id": event_id, "org_id": org, "position": position} for org in org_ids]
+        if rows:
+            await self.session.execute(insert(EventAudience).values(rows).on_conflict_do_nothing())
+
+    async def audience_of(self, event_id: uuid.UUID) -> list[uuid.UUID]:
+        result = await self.session.execute(
+            select(EventAudience.org_id).where(EventAudience.event_id == event_id)
+        )
+        return list(result.scalars())
+
+    async def get(self, event_id: uuid.UUID) -> Event | None:
+        return await self.session.get(Event, event_id)
+
+    async def get_visible(self, event_id: uuid.UUID, org_id: uuid.UUID) -> Event | None:
+        statement = select(Event).where(
+            Event.id == event_id,
+            exists().where(EventAudience.event_id == Event.id, EventAudience.org_id == org_id),
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def list_visible(
+        self,
+        *,
+        org_id: uuid.UUID,
+        trade_id: uuid.UUID | None,
+        event_types: Sequence[str],
+        since: datetime | None,
+        until: datetime | None,
+        after_position: int | None,
+        limit: int,
+    ) -> list[Event]:
+        """Events the organisation may see, oldest first, keyset-paged on arrival position."""
+        statement = (
+            select(Event)
+            .join(EventAudience, EventAudience.event_id == Event.id)
+            .where(EventAudience.org_id == org_id)
+            .order_by(EventAudience.position)
+            .limit(limit)
+        )
+        if trade_id is not None:
+            statement = statement.where(Event.trade_id == trade_id)
+        if event_types:
+            statement = statement.where(Event.type.in_(event_types))
+        if since is not None:
+            statement = statement.where(Event.occurred_at >= since)
+        if until is not None:
+            statement = statement.where(Event.occurred_at < until)
+        if after_position is not None:
+            statement = statement.where(EventAudience.position > after_position)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def visible_ids_in_range(
+        self,
+        *,
+        org_id: uuid.UUID,
+        trade_id: uuid.UUID | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+    ) -> list[tuple[uuid.UUID, str, uuid.UUID | None]]:
+        statement = (
+            select(Event.id, Event.type, Event.trade_id)
+            .join(EventAudience, EventAudience.event_id == Event.id)
+            .where(EventAudience.org_id == org_id)
+            .order_by(EventAudience.position)
+            .limit(limit)
+        )
+        if trade_id is not None:
+            statement = statement.where(Event.trade_id == trade_id)
+        if since is not None:
+            statement = statement.where(Event.received_at >= since)
+        if until is not None:
+            statement = statement.where(Event.received_at < until)
+        return [(row[0], row[1], row[2]) for row in await self.session.execute(statement)]
+
+
+# -- webhooks -------------------------------------------------------------------------------------
+class WebhookRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        self.session.add(endpoint)
+        await self.session.flush()
+
+    async def count_endpoints(self, org_id: uuid.UUID) -> int:
+        result = await self.session.execute(
+            select(func.count()).where(WebhookEndpoint.org_id == org_id)
+        )
+        return int(result.scalar_one())
+
+    async def get_endpoint(
+        self, endpoint_id: uuid.UUID, org_id: uuid.UUID, *, for_update: bool = False
+    ) -> WebhookEndpoint | None:
+        statement = select(WebhookEndpoint).where(
+            WebhookEndpoint.id == endpoint_id, WebhookEndpoint.org_id == org_id
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def list_endpoints(self, org_id: uuid.UUID) -> list[WebhookEndpoint]:
+        statement = (
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.org_id == org_id)
+            .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def delete_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        await self.session.delete(endpoint)
+        await self.session.flush()
+
+    async def endpoints_for_event(
+        self, org_ids: Sequence[uuid.UUID], trade_id: uuid.UUID | None
+    ) -> list[WebhookEndpoint]:
+        if not org_ids:
+            return []
+        trade_filter = (
+            WebhookEndpoint.trade_id.is_(None)
+            if trade_id is None
+            else or_(WebhookEndpoint.trade_id.is_(None), WebhookEndpoint.trade_id == trade_id)
+        )
+        statement = select(WebhookEndpoint).where(
+            WebhookEndpoint.org_id.in_(org_ids), WebhookEndpoint.enabled.is_(True), trade_filter
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def add_deliveries(self, rows: list[dict[str, Any]], *, replay: bool) -> int:
+        if not rows:
+            return 0
+        statement = insert(WebhookDelivery).values(rows)
+        if not replay:
+            statement = statement.on_conflict_do_nothing(
+                index_elements=[WebhookDelivery.endpoint_id, WebhookDelivery.event_id],
+                index_where=text("NOT is_replay"),
+            )
+        result = await self.session.execute(statement.returning(WebhookDelivery.id))
+        return len(result.all())
+
+    async def cancel_pending(self, endpoint_id: uuid.UUID, now: datetime, reason: str) -> None:
+        await self.session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "pending")
+            .values(status="cancelled", finished_at=now, last_error=reason, lease_token=None)
+        )
+
+    async def list_deliveries(
+        self,
+        endpoint_id: uuid.UUID,
+        *,
+        status: str | None,
+        event_id: uuid.UUID | None,
+        before: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> list[tuple[WebhookDelivery, str]]:
+        """Newest first, keyset on (created_at, id)."""
+        statement = (
+            select(WebhookDelivery, Event.type)
+            .join(Event, Event.id == WebhookDelivery.event_id)
+            .where(WebhookDelivery.endpoint_id == endpoint_id)
+            .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
+            .limit(limit)
+        )
+        if status is not None:
+            statement = statement.where(WebhookDelivery.status == status)
+        if event_id is not None:
+            statement = statement.where(WebhookDelivery.event_id == event_id)
+        if before is not None:
+            created_at, delivery_id = before
+            statement = statement.where(
+                or_(
+                    WebhookDelivery.created_at < created_at,
+                    and_(
+                        WebhookDelivery.created_at == created_at, WebhookDelivery.id < delivery_id
+                    ),
+                )
+            )
+        return [(row[0], row[1]) for row in await self.session.execute(statement)]
+
+    async def get_delivery(
+        self, endpoint_id: uuid.UUID, delivery_id: uuid.UUID
+    ) -> WebhookDelivery | None:
+        statement = select(WebhookDelivery).where(
+            WebhookDelivery.id == delivery_id, WebhookDelivery.endpoint_id == endpoint_id
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def attempts_of(self, delivery_id: uuid.UUID) -> list[WebhookAttempt]:
+        statement = (
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id == delivery_id)
+            .order_by(WebhookAttempt.attempt_number)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+
+# -- in-app notifications, profiles and preferences -----------------------------------------------
+class InboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_notifications(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(Notification).values(rows).on_conflict_do_nothing())
+
+    async def profile(self, user_id: str) -> UserProfile | None:
+        return await self.session.get(UserProfile, user_id)
+
+    async def upsert_profile(self, values: dict[str, Any]) -> None:
+        statement = insert(UserProfile).values(**values)
+        updatable = {k: statement.excluded[k] for k in values if k not in ("user_id",)}
+        await self.session.execute(
+            statement.on_conflict_do_update(index_elements=[UserProfile.user_id], set_=updatable)
+        )
+
+    async def preferences(self, user_id: str) -> list[NotificationPreference]:
+        statement = (
+            select(NotificationPreference)
+            .where(NotificationPreference.user_id == user_id)
+            .order_by(NotificationPreference.event_type, NotificationPreference.channel)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def replace_preferences(self, user_id: str, rows: list[dict[str, Any]]) -> None:
+        await self.session.execute(
+            delete(NotificationPreference).where(NotificationPreference.user_id == user_id)
+        )
+        if rows:
+            await self.session.execute(insert(NotificationPreference).values(rows))
+
+    async def mail_recipients(
+        self, org_ids: Sequence[uuid.UUID], *, admins_only: bool = False
+    ) -> list[tuple[UserProfile, list[NotificationPreference]]]:
+        if not org_ids:
+            return []
+        statement = select(UserProfile).where(
+            UserProfile.org_id.in_(org_ids), UserProfile.email.is_not(None)
+        )
+        if admins_only:
+            statement = statement.where(UserProfile.is_org_admin.is_(True))
+        profiles = list((await self.session.execute(statement)).scalars())
+        if not profiles:
+            return []
+        prefs_result = await self.session.execute(
+            select(NotificationPreference).where(
+                NotificationPreference.user_id.in_([p.user_id for p in profiles])
+            )
+        )
+        by_user: dict[str, list[NotificationPreference]] = {}
+        for pref in prefs_result.scalars():
+            by_user.setdefault(pref.user_id, []).append(pref)
+        return [(p, by_user.get(p.user_id, [])) for p in profiles]
+
+    def _unread_condition(self, user_id: str, read_through: int) -> Any:
+        return and_(
+            Notification.position > read_through,
+            ~exists().where(
+                NotificationRead.user_id == user_id,
+                NotificationRead.notification_id == Notification.id,
+            ),
+        )
+
+    async def list_for_user(
+        self,
+        *,
+        user_id: str,
+        org_id: uuid.UUID,
+        read_through: int,
+        muted_types: Sequence[str],
+        unread_only: bool,
+        before_position: int | None,
+        limit: int,
+    ) -> list[tuple[Notification, Event, bool]]:
+        read_flag = ~self._unread_condition(user_id, read_through)
+        statement = (
+            select(Notification, Event, read_flag.label("read"))
+            .join(Event, Event.id == Notification.event_id)
+            .where(Notification.org_id == org_id)
+            .order_by(Notification.position.desc())
+            .limit(limit)
+        )
+        if muted_types:
+            statement = statement.where(Notification.event_type.not_in(muted_types))
+        if unread_only:
+            statement = statement.where(self._unread_condition(user_id, read_through))
+        if before_position is not None:
+            statement = statement.where(Notification.position < before_position)
+        return [(row[0], row[1], bool(row[2])) for row in await self.session.execute(statement)]
+
+    async def unread_count(
+        self, *, user_id: str, org_id: uuid.UUID, read_through: int, muted_types: Sequence[str]
+    ) -> int:
+        statement = select(func.count()).where(
+            Notification.org_id == org_id, self._unread_condition(user_id, read_through)
+        )
+        if muted_types:
+            statement = statement.where(Notification.event_type.not_in(muted_types))
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def get_notification(
+        self, notification_id: uuid.UUID, org_id: uuid.UUID
+    ) -> Notification | None:
+        statement = select(Notification).where(
+            Notification.id == notification_id, Notification.org_id == org_id
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def mark_read(self, user_id: str, notification_id: uuid.UUID, now: datetime) -> None:
+        await self.session.execute(
+            insert(NotificationRead)
+            .values(user_id=user_id, notification_id=notification_id, read_at=now)
+            .on_conflict_do_nothing()
+        )
+
+    async def latest_position(self, org_id: uuid.UUID) -> int:
+        result = await self.session.execute(
+            select(func.coalesce(func.max(Notification.position), 0)).where(
+                Notification.org_id == org_id
+            )
+        )
+        return int(result.scalar_one())
+
+    async def add_emails(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(OutgoingEmail).values(rows).on_conflict_do_nothing())
+
+
+# -- partner inbound and the receiving-slip projection --------------------------------------------
+class PartnerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def insert_inbound_if_new(self, values: dict[str, Any]) -> bool:
+        statement = (
+            insert(InboundMessage)
+            .values(**values)
+            .on_conflict_do_nothing(
+                index_elements=[
+                    InboundMessage.org_id,
+                    InboundMessage.partner,
+                    InboundMessage.kind,
+                    InboundMessage.partner_message_id,
+                ]
+            )
+            .returning(InboundMessage.id)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+
+    async def find_inbound(
+        self, org_id: uuid.UUID, partner: str, kind: str, partner_message_id: str
+    ) -> InboundMessage | None:
+        statement = select(InboundMessage).where(
+            InboundMessage.org_id == org_id,
+            InboundMessage.partner == partner,
+            InboundMessage.kind == kind,
+            InboundMessage.partner_message_id == partner_message_id,
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def get_inbound(self, inbound_id: uuid.UUID, org_id: uuid.UUID) -> InboundMessage | None:
+        statement = select(InboundMessage).where(
+            InboundMessage.id == inbound_id, InboundMessage.org_id == org_id
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def upsert_receiving_slip(self, values: dict[str, Any]) -> None:
+        """Keep the newest revision; an older revision arriving late changes nothing."""
+        statement = insert(ReceivingSlip).values(**values)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[ReceivingSlip.slip_id],
+                set_={k: statement.excluded[k] for k in values if k != "slip_id"},
+                where=ReceivingSlip.revision <= statement.excluded.revision,
+            )
+        )
+
+    async def receiving_slips_for(
+        self, *, org_id: uuid.UUID, terminal_code: str, planned_date: date, limit: int
+    ) -> list[ReceivingSlip]:
+        statement = (
+            select(ReceivingSlip)
+            .where(
+                ReceivingSlip.terminal_code == terminal_code,
+                ReceivingSlip.planned_date == planned_date,
+                exists().where(
+                    EventAudience.event_id == ReceivingSlip.last_event_id,
+                    EventAudience.org_id == org_id,
+                ),
+            )
+            .order_by(ReceivingSlip.updated_at, ReceivingSlip.slip_id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(statement)).scalars())

@@ -1,0 +1,296 @@
+"""The event catalogue: every event type and version, with the JSON schema of its ``data``.
+
+A producer's event is validated against its (type, version) model at intake, so a partner can rely on the
+schema published in the OpenAPI ``webhooks`` section. Models allow extra fields: adding a field is a
+compatible change within a version; removing or retyping one needs a new version.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class EventData(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class TradeData(EventData):
+    trade_id: uuid.UUID
+    reference: str | None = Field(default=None, description="house reference or B/L number")
+    status: str | None = None
+
+
+class TradeStatusChangedData(TradeData):
+    previous_status: str | None = None
+
+
+class TradeScheduleChangedData(TradeData):
+    etd: datetime | None = None
+    eta: datetime | None = None
+
+
+class ParticipantData(EventData):
+    trade_id: uuid.UUID
+    org_id: uuid.UUID = Field(description="the participating organisation")
+    role: str | None = None
+    hidden: bool = False
+
+
+class TaskData(EventData):
+    trade_id: uuid.UUID
+    task_id: uuid.UUID
+    title: str | None = None
+    status: str | None = None
+    assignee_org_id: uuid.UUID | None = None
+    due_at: datetime | None = None
+
+
+class MessageData(EventData):
+    trade_id: uuid.UUID
+    message_id: uuid.UUID
+    author_org_id: uuid.UUID | None = None
+    subject: str | None = None
+
+
+class FormData(EventData):
+    trade_id: uuid.UUID
+    form_id: uuid.UUID
+    form_type: str = Field(description="Cyber Port form code, e.g. UL040")
+    version: int | None = None
+
+
+class FormSentData(FormData):
+    recipient_org_ids: list[uuid.UUID] = Field(default_factory=list)
+
+
+class SharedItemsLockData(EventData):
+    trade_id: uuid.UUID
+    items: list[str] = Field(default_factory=list, description="locked or unlocked item paths")
+    trigger_form_id: uuid.UUID | None = None
+
+
+class ReceivingSlipData(EventData):
+    """A container receiving slip (搬入票, UL090) that a terminal wants before the truck arrives."""
+
+    trade_id: uuid.UUID
+    slip_id: uuid.UUID
+    terminal_code: str = Field(min_length=1, max_length=35, description="terminal (CY) code")
+    planned_date: date = Field(description="planned gate-in date at the terminal")
+    container_number: str | None = Field(default=None, max_length=11)
+    booking_number: str | None = None
+    vessel_name: str | None = None
+    voyage: str | None = None
+    revision: int = Field(default=1, ge=1)
+
+
+class NaccsData(EventData):
+    trade_id: uuid.UUID
+    business_code: str = Field(description="NACCS business code, e.g. ECR")
+    naccs_form_id: uuid.UUID | None = None
+    result_code: str | None = None
+    declaration_number: str | None = None
+
+
+class VesselScheduleData(EventData):
+    vessel_name: str
+    voyage: str
+    port: str = Field(description="UN/LOCODE")
+    eta: datetime | None = None
+    etd: datetime | None = None
+    berth: str | None = None
+    source_message_id: str | None = None
+
+
+class CyAvailabilityData(EventData):
+    terminal_code: str
+    vessel_name: str | None = None
+    voyage: str | None = None
+    cy_open_at: datetime | None = None
+    cy_cut_at: datetime | None = None
+    available: bool | None = None
+    source_message_id: str | None = None
+
+
+class ShippingInstructionsReceivedData(EventData):
+    trade_id: uuid.UUID
+    inbound_id: uuid.UUID
+    partner: str
+    partner_message_id: str
+
+
+class WebhookEndpointDisabledData(EventData):
+    endpoint_id: uuid.UUID
+    url: str
+    reason: str
+    failing_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    version: int
+    model: type[EventData]
+    summary: str
+    summary_ja: str
+    trade_scoped: bool = True
+
+
+def _types() -> list[EventType]:
+    return [
+        EventType("trade.created", 1, TradeData, "A trade was created", "取引が作成されました"),
+        EventType("trade.updated", 1, TradeData, "A trade was updated", "取引が更新されました"),
+        EventType(
+            "trade.status_changed",
+            1,
+            TradeStatusChangedData,
+            "A trade's status changed",
+            "取引のステータスが変わりました",
+        ),
+        EventType(
+            "trade.schedule_changed",
+            1,
+            TradeScheduleChangedData,
+            "A trade's ETD/ETA changed",
+            "取引の ETD/ETA が変わりました",
+        ),
+        EventType(
+            "participant.added",
+            1,
+            ParticipantData,
+            "A participant joined",
+            "参加者が追加されました",
+        ),
+        EventType(
+            "participant.updated",
+            1,
+            ParticipantData,
+            "A participant changed",
+            "参加者が変更されました",
+        ),
+        EventType(
+            "participant.removed",
+            1,
+            ParticipantData,
+            "A participant left",
+            "参加者が削除されました",
+        ),
+        EventType("task.created", 1, TaskData, "A task was created", "タスクが作成されました"),
+        EventType("task.updated", 1, TaskData, "A task was updated", "タスクが更新されました"),
+        EventType("task.completed", 1, TaskData, "A task was completed", "タスクが完了しました"),
+        EventType(
+            "message.created", 1, MessageData, "A message was posted", "メッセージが届きました"
+        ),
+        EventType("form.created", 1, FormData, "A form was created", "帳票が作成されました"),
+        EventType("form.updated", 1, FormData, "A form was updated", "帳票が更新されました"),
+        EventType("form.sent", 1, FormSentData, "A form was sent", "帳票が送信されました"),
+        EventType(
+            "shared_items.locked",
+            1,
+            SharedItemsLockData,
+            "Shared items were locked",
+            "共通項目がロックされました",
+        ),
+        EventType(
+            "shared_items.unlocked",
+            1,
+            SharedItemsLockData,
+            "Shared items were unlocked",
+            "共通項目のロックが解除されました",
+        ),
+        EventType(
+            "receiving_slip.created",
+            1,
+            ReceivingSlipData,
+            "A container receiving slip was created",
+            "搬入票が作成されました",
+        ),
+        EventType(
+            "receiving_slip.updated",
+            1,
+            ReceivingSlipData,
+            "A container receiving slip changed",
+            "搬入票が更新されました",
+        ),
+        EventType("naccs.sent", 1, NaccsData, "Sent to NACCS", "NACCS へ送信しました"),
+        EventType("naccs.result", 1, NaccsData, "NACCS answered", "NACCS の処理結果を受信しました"),
+        EventType("naccs.permit", 1, NaccsData, "A permit was issued", "許可通知を受信しました"),
+        EventType(
+            "vessel_schedule.updated",
+            1,
+            VesselScheduleData,
+            "A vessel schedule changed",
+            "本船動静が更新されました",
+            trade_scoped=False,
+        ),
+        EventType(
+            "cy_availability.updated",
+            1,
+            CyAvailabilityData,
+            "CY availability changed",
+            "CY 搬出入可否が更新されました",
+            trade_scoped=False,
+        ),
+        EventType(
+            "shipping_instructions.received",
+            1,
+            ShippingInstructionsReceivedData,
+            "S/I data arrived from a partner platform",
+            "提携先から船積依頼データを受信しました",
+        ),
+        EventType(
+            "webhook_endpoint.disabled",
+            1,
+            WebhookEndpointDisabledData,
+            "A webhook endpoint was disabled",
+            "Webhook エンドポイントが無効化されました",
+            trade_scoped=False,
+        ),
+    ]
+
+
+CATALOGUE: dict[tuple[str, int], EventType] = {(t.name, t.version): t for t in _types()}
+EVENT_TYPE_NAMES: frozenset[str] = frozenset(name for name, _ in CATALOGUE)
+
+
+class UnknownEventType(LookupError):
+    pass
+
+
+def lookup(name: str, version: int) -> EventType:
+    try:
+        return CATALOGUE[(name, version)]
+    except KeyError:
+        raise UnknownEventType(f"{name} v{version}") from None
+
+
+def validate_data(name: str, version: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``data`` against the catalogue; return it as JSON-ready (extra fields kept)."""
+    model = lookup(name, version).model
+    return model.model_validate(data).model_dump(mode="json", exclude_unset=True)
+
+
+def is_known_type_pattern(pattern: str) -> bool:
+    """Subscriptions may name a type (``form.sent``), a family (``form.*``) or everything (``*``)."""
+    if pattern == "*":
+        return True
+    if pattern.endswith(".*"):
+        prefix = pattern[:-1]
+        return any(name.startswith(prefix) for name in EVENT_TYPE_NAMES)
+    return pattern in EVENT_TYPE_NAMES
+
+
+def type_matches(patterns: list[str], event_type: str) -> bool:
+    for pattern in patterns:
+        if pattern == "*" or pattern == event_type:
+            return True
+        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+__all__ = ["CATALOGUE", "EventType", "UnknownEventType", "ValidationError", "lookup"]

@@ -1,0 +1,577 @@
+"""The dispatcher: webhook deliveries, queued mail and partner forwarding, shared by every replica.
+
+Work is claimed with ``FOR UPDATE SKIP LOCKED`` and a lease (a token and an expiry) in a short
+transaction; the slow part (HTTP, SMTP) runs outside any transaction; the outcome is written in a second
+transaction *only if the lease is still ours*. A worker that dies mid-delivery leaves a lease that
+expires, and the next claim takes the delivery again: at least once, never lost. Every retry of an event
+to an endpoint carries the same ``webhook-id`` (the event id), so receivers dedupe on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import orjson
+import structlog
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from notifications.clients.forms import FormsGateway
+from notifications.clients.trades import TradeDirectory
+from notifications.config import Settings
+from notifications.db.models import (
+    Event,
+    InboundMessage,
+    OutgoingEmail,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from notifications.db.repositories import WebhookRepository
+from notifications.domain.events import EventIntake, record_own_event
+from notifications.domain.mail import Mailer
+from notifications.domain.runtime import Runtime
+from notifications.domain.secrets import SecretBox
+from notifications.domain.signing import webhook_headers
+from notifications.domain.ssrf import Target, UnsafeUrl, check_target
+from notifications.domain.webhooks import active_secrets
+
+log = structlog.get_logger("notifications.dispatcher")
+
+RESPONSE_EXCERPT_BYTES = 1024
+MAX_RETRY_AFTER_S = 24 * 3600
+THROTTLE_STATUSES = frozenset({429, 503})
+
+
+def make_delivery_http_client(settings: Settings) -> httpx.AsyncClient:
+    """Outbound client for partner endpoints: tight timeouts, no redirects, no proxies from env."""
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        trust_env=False,
+        timeout=httpx.Timeout(
+            settings.webhook_timeout_s, connect=settings.webhook_connect_timeout_s
+        ),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    succeeded: bool
+    status_code: int | None
+    error: str | None
+    excerpt: str | None
+    duration_ms: int
+    retry_after_s: float | None = None
+
+
+@dataclass
+class DrainReport:
+    deliveries: int = 0
+    emails: int = 0
+    inbound: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.deliveries + self.emails + self.inbound
+
+
+@dataclass
+class ClaimedDelivery:
+    id: uuid.UUID
+    lease_token: uuid.UUID
+    attempt_number: int
+    endpoint: WebhookEndpoint
+    event: Event
+
+
+def retry_delay_s(
+    schedule: Sequence[float], attempts_made: int, jitter: float, uniform: float
+) -> float | None:
+    """Delay before the next attempt after ``attempts_made`` attempts; None when the schedule is done.
+
+    ``uniform`` is a random number in [0, 1): the delay is scaled by ``1 ± jitter``.
+    """
+    if attempts_made >= len(schedule):
+        return None
+    base = schedule[attempts_made]
+    return max(0.0, base * (1 + jitter * (2 * uniform - 1)))
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = (when - now).total_seconds()
+    return max(0.0, min(seconds, MAX_RETRY_AFTER_S))
+
+
+def webhook_body(event: Event, *, max_bytes: int, public_base_url: str) -> bytes:
+    """The payload (Standard Webhooks shape). Over the limit, a thin payload that says where to read."""
+    payload: dict[str, Any] = {
+        "id": str(event.id),
+        "type": event.type,
+        "version": event.version,
+        "timestamp": event.occurred_at.isoformat(),
+        "trade_id": str(event.trade_id) if event.trade_id else None,
+        "data": event.data,
+    }
+    body = orjson.dumps(payload)
+    if len(body) <= max_bytes:
+        return body
+    payload["data"] = None
+    payload["truncated"] = True
+    payload["url"] = f"{public_base_url}/api/v1/notifications/events/{event.id}"
+    return orjson.dumps(payload)
+
+
+def pinned_request(target: Target) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """URL with the checked address in place of the name, plus the Host header and TLS SNI name."""
+    parts = urlsplit(target.url)
+    address = target.pinned_address.split("%", 1)[0]
+    host_in_url = f"[{address}]" if ":" in address else address
+    netloc = f"{host_in_url}:{target.port}"
+    url = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    default_port = 443 if parts.scheme == "https" else 80
+    host_header = target.host if ":" not in target.host else f"[{target.host}]"
+    if target.port != default_port:
+        host_header = f"{host_header}:{target.port}"
+    extensions: dict[str, Any] = {}
+    if parts.scheme == "https":
+        extensions["sni_hostname"] = target.host
+    return url, {"host": host_header}, extensions
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        settings: Settings,
+        runtime: Runtime,
+        http: httpx.AsyncClient,
+        secret_box: SecretBox,
+        mailer: Mailer,
+        forms: FormsGateway,
+        trades: TradeDirectory,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.runtime = runtime
+        self.http = http
+        self.box = secret_box
+        self.mailer = mailer
+        self.forms = forms
+        self.trades = trades
+        self._stopping = asyncio.Event()
+
+    # -- the loop ---------------------------------------------------------------------------------
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                report = await self.drain_once()
+            except Exception:
+                log.exception("dispatcher_drain_failed")
+                report = DrainReport()
+            if report.total == 0:
+                try:
+                    await asyncio.wait_for(
+                        self._stopping.wait(), self.settings.dispatcher_poll_interval_s
+                    )
+                except TimeoutError:
+                    pass
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def drain_once(self) -> DrainReport:
+        """One pass over everything that is due. Tests call this instead of running the loop."""
+        return DrainReport(
+            deliveries=await self.deliver_due(),
+            emails=await self.send_due_mail(),
+            inbound=await self.forward_due_inbound(),
+        )
+
+    # -- webhooks ---------------------------------------------------------------------------------
+    async def claim_deliveries(self, limit: int | None = None) -> list[ClaimedDelivery]:
+        now = self.runtime.now()
+        token = self.runtime.new_id()
+        lease_until = now + timedelta(seconds=self.settings.delivery_lease_s)
+        async with self.sessionmaker() as session, session.begin():
+            rows = (
+                await session.execute(
+                    text(
+                        """
+                        WITH due AS (
+                            SELECT id FROM webhook_deliveries
+                            WHERE status = 'pending' AND next_attempt_at <= :now
+                              AND (lease_expires_at IS NULL OR lease_expires_at <= :now)
+                            ORDER BY next_attempt_at
+                            LIMIT :limit
+                            FOR UPDATE SKIP LOCKED
+                        )
+                        UPDATE webhook_deliveries AS d
+                        SET lease_token = :token, lease_expires_at = :lease_until
+                        FROM due WHERE d.id = due.id
+                        RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count
+                        """
+                    ),
+                    {
+                        "now": now,
+                        "limit": limit or self.settings.dispatcher_batch_size,
+                        "token": token,
+                        "lease_until": lease_until,
+                    },
+                )
+            ).all()
+            if not rows:
+                return []
+            endpoints = {
+                e.id: e
+                for e in (
+                    await session.execute(
+                        select(WebhookEndpoint).where(
+                            WebhookEndpoint.id.in_({row.endpoint_id for row in rows})
+                        )
+                    )
+                ).scalars()
+            }
+            events = {
+                e.id: e
+                for e in (
+                    await session.execute(
+                        select(Event).where(Event.id.in_({row.event_id for row in rows}))
+                    )
+                ).scalars()
+            }
+        return [
+            ClaimedDelivery(
+                id=row.id,
+                lease_token=token,
+                attempt_number=row.attempt_count + 1,
+                endpoint=endpoints[row.endpoint_id],
+                event=events[row.event_id],
+            )
+            for row in rows
+        ]
+
+    async def deliver_due(self) -> int:
+        claimed = await self.claim_deliveries()
+        if not claimed:
+            return 0
+        semaphore = asyncio.Semaphore(self.settings.dispatcher_concurrency)
+
+        async def one(delivery: ClaimedDelivery) -> None:
+            async with semaphore:
+                result = await self.attempt(delivery)
+                await self.record(delivery, result)
+
+        await asyncio.gather(*(one(d) for d in claimed))
+        return len(claimed)
+
+    async def attempt(self, delivery: ClaimedDelivery) -> AttemptResult:
+        endpoint, event = delivery.endpoint, delivery.event
+        started = time.perf_counter()
+
+        def elapsed_ms() -> int:
+            return int((time.perf_counter() - started) * 1000)
+
+        allow_private = self.settings.webhook_allow_private_targets
+        try:
+            # Checked again now: the name may resolve elsewhere than when the endpoint was saved.
+            target = await check_target(
+                endpoint.url,
+                resolve=self.runtime.resolve,
+                allow_private=allow_private,
+                require_https=not allow_private,
+            )
+        except UnsafeUrl as exc:
+            return AttemptResult(False, None, f"refused target: {exc}"[:300], None, elapsed_ms())
+        now = self.runtime.now()
+        body = webhook_body(
+            event,
+            max_bytes=self.settings.webhook_max_payload_bytes,
+            public_base_url=self.settings.public_base_url,
+        )
+        headers = webhook_headers(
+            active_secrets(endpoint, self.box, now), str(event.id), int(now.timestamp()), body
+        )
+        url, host_header, extensions = pinned_request(target)
+        try:
+            async with self.http.stream(
+                "POST",
+                url,
+                content=body,
+                headers={**headers, **host_header},
+                extensions=extensions,
+            ) as response:
+                excerpt = bytearray()
+                async for chunk in response.aiter_bytes():
+                    excerpt.extend(chunk)
+                    if len(excerpt) >= RESPONSE_EXCERPT_BYTES:
+                        break
+                status = response.status_code
+                retry_after = (
+                    parse_retry_after(response.headers.get("retry-after"), now)
+                    if status in THROTTLE_STATUSES
+                    else None
+                )
+        except httpx.TimeoutException:
+            return AttemptResult(False, None, "timeout", None, elapsed_ms())
+        except httpx.HTTPError as exc:
+            return AttemptResult(
+                False, None, f"{type(exc).__name__}: {exc}"[:300], None, elapsed_ms()
+            )
+        text_excerpt = bytes(excerpt[:RESPONSE_EXCERPT_BYTES]).decode("utf-8", "replace")
+        # Redirects are failures (never followed): the partner must register the final URL.
+        return AttemptResult(
+            200 <= status < 300,
+            status,
+            None,
+            text_excerpt[:RESPONSE_EXCERPT_BYTES],
+            elapsed_ms(),
+            retry_after,
+        )
+
+    async def record(self, delivery: ClaimedDelivery, result: AttemptResult) -> None:
+        now = self.runtime.now()
+        disable_reason: str | None = None
+        async with self.sessionmaker() as session, session.begin():
+            session.add(
+                WebhookAttempt(
+                    id=self.runtime.new_id(),
+                    delivery_id=delivery.id,
+                    endpoint_id=delivery.endpoint.id,
+                    attempt_number=delivery.attempt_number,
+                    started_at=now,
+                    duration_ms=result.duration_ms,
+                    succeeded=result.succeeded,
+                    status_code=result.status_code,
+                    error=result.error,
+                    response_excerpt=result.excerpt,
+                )
+            )
+            values: dict[str, Any] = {
+                "attempt_count": delivery.attempt_number,
+                "last_status_code": result.status_code,
+                "last_error": result.error,
+                "lease_token": None,
+                "lease_expires_at": None,
+            }
+            endpoint = (
+                await session.execute(
+                    select(WebhookEndpoint)
+                    .where(WebhookEndpoint.id == delivery.endpoint.id)
+                    .with_for_update()
+                )
+            ).scalar_one_or_none()
+            if result.succeeded:
+                values.update(status="delivered", finished_at=now)
+            elif result.status_code == 410:
+                values.update(status="failed", finished_at=now)
+                disable_reason = "the endpoint answered 410 Gone"
+            else:
+                delay = retry_delay_s(
+                    self.settings.webhook_retry_schedule_s,
+                    delivery.attempt_number,
+                    self.settings.webhook_retry_jitter,
+                    self.runtime.rng.random(),
+                )
+                if delay is None:
+                    values.update(status="failed", finished_at=now)
+                else:
+                    delay = max(delay, result.retry_after_s or 0.0)
+                    values.update(next_attempt_at=now + timedelta(seconds=delay))
+            changed = await session.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.id == delivery.id,
+                    WebhookDelivery.lease_token == delivery.lease_token,
+                    WebhookDelivery.status == "pending",
+                )
+                .values(**values)
+            )
+            if changed.rowcount == 0:  # type: ignore[attr-defined]
+                # Our lease expired and another worker took the delivery; it owns the state now.
+                log.warning("delivery_lease_lost", delivery_id=str(delivery.id))
+                return
+            if endpoint is None:
+                return
+            if result.succeeded:
+                endpoint.failing_since = None
+            else:
+                if endpoint.failing_since is None:
+                    endpoint.failing_since = now
+                elif disable_reason is None and now - endpoint.failing_since >= timedelta(
+                    seconds=self.settings.webhook_disable_after_s
+                ):
+                    disable_reason = "deliveries have failed for too long"
+            if disable_reason is not None and endpoint.enabled:
+                await self._disable_endpoint(session, endpoint, disable_reason, now)
+
+    async def _disable_endpoint(
+        self, session: AsyncSession, endpoint: WebhookEndpoint, reason: str, now: datetime
+    ) -> None:
+        endpoint.enabled = False
+        endpoint.disabled_reason = reason
+        endpoint.disabled_at = now
+        endpoint.updated_at = now
+        await session.flush()
+        await WebhookRepository(session).cancel_pending(endpoint.id, now, "endpoint disabled")
+        intake = EventIntake(
+            session,
+            runtime=self.runtime,
+            trades=self.trades,
+            max_event_data_bytes=self.settings.max_event_data_bytes,
+            public_base_url=self.settings.public_base_url,
+        )
+        # Told through the event log: in-app for the org, mail to its admins, other endpoints.
+        await record_own_event(
+            intake,
+            event_id=self.runtime.new_id(),
+            event_type="webhook_endpoint.disabled",
+            trade_id=None,
+            org_ids=[endpoint.org_id],
+            data={
+                "endpoint_id": str(endpoint.id),
+                "url": endpoint.url,
+                "reason": reason,
+                "failing_since": endpoint.failing_since.isoformat()
+                if endpoint.failing_since
+                else None,
+            },
+            occurred_at=now,
+        )
+        log.warning("webhook_endpoint_disabled", endpoint_id=str(endpoint.id), reason=reason)
+
+    # -- mail -------------------------------------------------------------------------------------
+    async def send_due_mail(self) -> int:
+        now = self.runtime.now()
+        lease_until = now + timedelta(seconds=self.settings.delivery_lease_s)
+        async with self.sessionmaker() as session, session.begin():
+            due = (
+                (
+                    await session.execute(
+                        select(OutgoingEmail)
+                        .where(
+                            OutgoingEmail.status == "pending",
+                            OutgoingEmail.next_attempt_at <= now,
+                        )
+                        .where(
+                            (OutgoingEmail.lease_expires_at.is_(None))
+                            | (OutgoingEmail.lease_expires_at <= now)
+                        )
+                        .order_by(OutgoingEmail.next_attempt_at)
+                        .limit(self.settings.dispatcher_batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for mail in due:
+                mail.lease_expires_at = lease_until
+        for mail in due:
+            error: str | None = None
+            try:
+                await self.mailer.send(
+                    to=mail.to_address,
+                    subject=mail.subject,
+                    body=mail.body,
+                    message_key=str(mail.id),
+                )
+            except Exception as exc:  # any SMTP or network failure: retry later
+                error = f"{type(exc).__name__}: {exc}"[:300]
+            async with self.sessionmaker() as session, session.begin():
+                row = await session.get(OutgoingEmail, mail.id, with_for_update=True)
+                if row is None:
+                    continue
+                row.attempt_count += 1
+                row.lease_expires_at = None
+                done_at = self.runtime.now()
+                if error is None:
+                    row.status, row.sent_at = "sent", done_at
+                elif row.attempt_count >= self.settings.mail_max_attempts:
+                    row.status, row.last_error = "failed", error
+                else:
+                    row.last_error = error
+                    row.next_attempt_at = done_at + timedelta(
+                        seconds=min(30 * 2**row.attempt_count, 6 * 3600)
+                    )
+        return len(due)
+
+    # -- partner inbound forwarding ---------------------------------------------------------------
+    async def forward_due_inbound(self) -> int:
+        now = self.runtime.now()
+        lease_until = now + timedelta(seconds=self.settings.delivery_lease_s)
+        async with self.sessionmaker() as session, session.begin():
+            due = (
+                (
+                    await session.execute(
+                        select(InboundMessage)
+                        .where(
+                            InboundMessage.status == "received",
+                            InboundMessage.next_attempt_at <= now,
+                        )
+                        .where(
+                            (InboundMessage.lease_expires_at.is_(None))
+                            | (InboundMessage.lease_expires_at <= now)
+                        )
+                        .order_by(InboundMessage.next_attempt_at)
+                        .limit(self.settings.dispatcher_batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for message in due:
+                message.lease_expires_at = lease_until
+        for message in due:
+            assert message.trade_id is not None
+            outcome = await self.forms.import_shipping_instructions(
+                trade_id=message.trade_id,
+                org_id=message.org_id,
+                payload=message.payload,
+                idempotency_key=str(message.id),
+            )
+            async with self.sessionmaker() as session, session.begin():
+                row = await session.get(InboundMessage, message.id, with_for_update=True)
+                if row is None or row.status != "received":
+                    continue
+                row.attempt_count += 1
+                row.lease_expires_at = None
+                done_at = self.runtime.now()
+                row.status_detail = outcome.detail[:500]
+                if outcome.accepted:
+                    row.status, row.processed_at = "forwarded", done_at
+                elif not outcome.retryable:
+                    row.status, row.processed_at = "rejected", done_at
+                elif row.attempt_count >= self.settings.mail_max_attempts:
+                    row.status, row.processed_at = "failed", done_at
+                else:
+                    row.next_attempt_at = done_at + timedelta(
+                        seconds=min(30 * 2**row.attempt_count, 6 * 3600)
+                    )
+        return len(due)
+
+
+@dataclass
+class DispatcherHandle:
+    dispatcher: Dispatcher
+    task: asyncio.Task[None] | None = field(default=None)

@@ -1,0 +1,282 @@
+"""Event intake: validate against the catalogue, store once, decide the audience, fan out.
+
+Everything an event causes (audience, in-app notifications, queued mail, webhook deliveries, the
+receiving-slip projection) is written in the same transaction as the event itself, so a crash leaves
+either all of it or none of it, and the producer's retry (same id) does the whole thing once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications.clients.trades import TradeDirectory
+from notifications.db.models import Event
+from notifications.db.repositories import (
+    EventRepository,
+    InboxRepository,
+    PartnerRepository,
+    WebhookRepository,
+)
+from notifications.domain import catalogue
+from notifications.domain.mail import render
+from notifications.domain.preferences import wants
+from notifications.domain.runtime import Runtime
+from notifications.schemas import EventEnvelope
+from shared.errors import InvalidInput, field_error
+
+# Events about a participant name that participant: when it is hidden, only it may see them.
+_PARTICIPANT_EVENT_PREFIX = "participant."
+
+
+@dataclass(frozen=True)
+class IntakeOutcome:
+    event_id: uuid.UUID
+    duplicate: bool
+    audience: list[uuid.UUID]
+    webhook_deliveries: int
+
+
+def validated_data(envelope: EventEnvelope, max_bytes: int) -> dict[str, Any]:
+    try:
+        entry = catalogue.lookup(envelope.type, envelope.version)
+    except catalogue.UnknownEventType:
+        raise InvalidInput(
+            f"Unknown event type {envelope.type} v{envelope.version}",
+            errors=[field_error(["type"], "not in the event catalogue", kind="unknown_type")],
+        ) from None
+    if entry.trade_scoped and envelope.trade_id is None:
+        raise InvalidInput(
+            f"{envelope.type} events belong to a trade",
+            errors=[field_error(["trade_id"], "required for this event type", kind="missing")],
+        )
+    if len(orjson.dumps(envelope.data)) > max_bytes:
+        raise InvalidInput(
+            "Event data too large",
+            errors=[field_error(["data"], f"larger than {max_bytes} bytes", kind="too_large")],
+        )
+    try:
+        return catalogue.validate_data(envelope.type, envelope.version, envelope.data)
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"data does not match the {envelope.type} v{envelope.version} schema",
+            errors=[
+                field_error(["data", *err["loc"]], err["msg"], kind=err["type"])
+                for err in exc.errors()
+            ],
+        ) from None
+
+
+async def decide_audience(
+    *,
+    trades: TradeDirectory,
+    trade_id: uuid.UUID | None,
+    event_type: str,
+    data: dict[str, Any],
+    requested: list[uuid.UUID] | None,
+) -> list[uuid.UUID]:
+    """The organisations that may see the event.
+
+    A trade event goes to the trade's participants (narrowed by ``org_ids`` when the producer gives
+    them); an event about a hidden participant goes to that participant alone. When the trades service
+    is not configured or does not know the trade, only the producer's declared ``org_ids`` are used: a
+    producer's word is then the only source, which is why it is a service-only endpoint.
+    """
+    requested_set = set(requested) if requested is not None else None
+    if trade_id is None:
+        return sorted(requested_set or set())
+    participants = await trades.participants(trade_id)
+    if participants is None:
+        return sorted(requested_set or set())
+    audience = participants.org_ids()
+    if requested_set is not None:
+        audience &= requested_set
+    if event_type.startswith(_PARTICIPANT_EVENT_PREFIX):
+        subject = data.get("org_id")
+        subject_id = uuid.UUID(str(subject)) if subject else None
+        if subject_id in participants.hidden_org_ids() or data.get("hidden") is True:
+            audience &= {subject_id} if subject_id else set()
+    return sorted(audience)
+
+
+class EventIntake:
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        runtime: Runtime,
+        trades: TradeDirectory,
+        max_event_data_bytes: int,
+        public_base_url: str,
+    ) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.trades = trades
+        self.max_event_data_bytes = max_event_data_bytes
+        self.public_base_url = public_base_url
+        self.events = EventRepository(session)
+        self.webhooks = WebhookRepository(session)
+        self.inbox = InboxRepository(session)
+        self.partners = PartnerRepository(session)
+
+    async def accept(self, envelope: EventEnvelope) -> IntakeOutcome:
+        data = validated_data(envelope, self.max_event_data_bytes)
+        existing = await self.events.get(envelope.id)
+        if existing is not None:
+            return IntakeOutcome(envelope.id, True, await self.events.audience_of(envelope.id), 0)
+        # Ask the trades service before writing anything, so its answer does not hold our row locks.
+        audience = await decide_audience(
+            trades=self.trades,
+            trade_id=envelope.trade_id,
+            event_type=envelope.type,
+            data=data,
+            requested=envelope.org_ids,
+        )
+        now = self.runtime.now()
+        position = await self.events.insert_if_new(
+            {
+                "id": envelope.id,
+                "type": envelope.type,
+                "version": envelope.version,
+                "source": envelope.source,
+                "trade_id": envelope.trade_id,
+                "occurred_at": envelope.occurred_at,
+                "received_at": now,
+                "requested_org_ids": envelope.org_ids,
+                "data": data,
+            }
+        )
+        if position is None:  # a concurrent delivery of the same id won the insert
+            return IntakeOutcome(envelope.id, True, await self.events.audience_of(envelope.id), 0)
+        event = Event(
+            id=envelope.id,
+            position=position,
+            type=envelope.type,
+            version=envelope.version,
+            source=envelope.source,
+            trade_id=envelope.trade_id,
+            occurred_at=envelope.occurred_at,
+            received_at=now,
+            data=data,
+        )
+        deliveries = await self.fan_out(event, audience, now=now)
+        return IntakeOutcome(envelope.id, False, audience, deliveries)
+
+    async def fan_out(self, event: Event, audience: list[uuid.UUID], *, now: datetime) -> int:
+        await self.events.add_audience(event.id, event.position, audience)
+        await self.inbox.add_notifications(
+            [
+                {
+                    "id": self.runtime.new_id(),
+                    "org_id": org,
+                    "event_id": event.id,
+                    "event_type": event.type,
+                    "trade_id": event.trade_id,
+                    "created_at": now,
+                }
+                for org in audience
+            ]
+        )
+        await self._queue_mail(event, audience, now=now)
+        if event.type.startswith("receiving_slip."):
+            await self._project_receiving_slip(event, now=now)
+        return await self._schedule_deliveries(event, audience, now=now)
+
+    async def _schedule_deliveries(
+        self, event: Event, audience: list[uuid.UUID], *, now: datetime
+    ) -> int:
+        endpoints = await self.webhooks.endpoints_for_event(audience, event.trade_id)
+        rows = [
+            {
+                "id": self.runtime.new_id(),
+                "endpoint_id": endpoint.id,
+                "event_id": event.id,
+                "is_replay": False,
+                "status": "pending",
+                "attempt_count": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for endpoint in endpoints
+            if catalogue.type_matches(endpoint.event_types, event.type)
+        ]
+        return await self.webhooks.add_deliveries(rows, replay=False)
+
+    async def _queue_mail(self, event: Event, audience: list[uuid.UUID], *, now: datetime) -> None:
+        admins_only = event.type == "webhook_endpoint.disabled"
+        recipients = await self.inbox.mail_recipients(audience, admins_only=admins_only)
+        rows = []
+        for profile, preferences in recipients:
+            if profile.email is None or not wants(preferences, event.type, "email"):
+                continue
+            mail = render(
+                locale=profile.locale,
+                event_id=str(event.id),
+                event_type=event.type,
+                version=event.version,
+                occurred_at=event.occurred_at.isoformat(),
+                trade_id=str(event.trade_id) if event.trade_id else None,
+                data=event.data,
+                public_base_url=self.public_base_url,
+            )
+            rows.append(
+                {
+                    "id": self.runtime.new_id(),
+                    "event_id": event.id,
+                    "user_id": profile.user_id,
+                    "to_address": profile.email,
+                    "locale": profile.locale,
+                    "subject": mail.subject,
+                    "body": mail.body,
+                    "status": "pending",
+                    "attempt_count": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+            )
+        await self.inbox.add_emails(rows)
+
+    async def _project_receiving_slip(self, event: Event, *, now: datetime) -> None:
+        data = event.data
+        await self.partners.upsert_receiving_slip(
+            {
+                "slip_id": uuid.UUID(str(data["slip_id"])),
+                "trade_id": uuid.UUID(str(data["trade_id"])),
+                "terminal_code": str(data["terminal_code"]),
+                "planned_date": date.fromisoformat(str(data["planned_date"])),
+                "revision": int(data.get("revision", 1)),
+                "data": data,
+                "last_event_id": event.id,
+                "updated_at": now,
+            }
+        )
+
+
+async def record_own_event(
+    intake: EventIntake,
+    *,
+    event_id: uuid.UUID,
+    event_type: str,
+    trade_id: uuid.UUID | None,
+    org_ids: list[uuid.UUID] | None,
+    data: dict[str, Any],
+    occurred_at: datetime,
+) -> IntakeOutcome:
+    """Emit an event this service produces itself (partner inbound, endpoint disabled) into the log."""
+    envelope = EventEnvelope(
+        id=event_id,
+        type=event_type,
+        version=1,
+        occurred_at=occurred_at,
+        source="notifications",
+        trade_id=trade_id,
+        org_ids=org_ids,
+        data=data,
+    )
+    return await intake.accept(envelope)
