@@ -68,12 +68,10 @@ class FilledItem(StrictModel):
     normally_filled: bool
     value: str = ""
     provenance: Provenance | None = None
-    needs_person: bool = (
-        False  # empty but required or normally filled, or invalid: a person must act
-    )
-    person_decision: bool = (
-        False  # a broker decision the bridge cannot make (may stay blank if not relevant)
-    )
+    # empty but required or normally filled, or invalid: a person must act
+    needs_person: bool = False
+    # a broker decision the bridge cannot make (may stay blank when not relevant)
+    person_decision: bool = False
 
     @property
     def entry_key(self) -> str:
@@ -82,7 +80,13 @@ class FilledItem(StrictModel):
 
     @property
     def auto_filled(self) -> bool:
-        return bool(self.value) and self.provenance is not None and self.provenance.kind != ENTERED
+        """Filled by the bridge with a value NACCS will take (an invalid value still needs a person)."""
+        return (
+            bool(self.value)
+            and not self.needs_person
+            and self.provenance is not None
+            and self.provenance.kind != ENTERED
+        )
 
 
 class NaccsForm(StrictModel):

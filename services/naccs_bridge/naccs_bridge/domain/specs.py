@@ -48,9 +48,7 @@ class SourceKind(StrEnum):
     MASTER = "master"  # master data held by the bridge (companies, products, vessels, bonded areas)
     PREVIOUS = "previous"  # results of earlier NACCS business codes of the same trade (輸出管理番号, 申告番号)
     RULE = "rule"  # a named rule of the bridge (transforms.RULES)
-    CONFIG = (
-        "config"  # the bridge's per-user configuration (申告予定者 = the broker's 利用者コード)
-    )
+    CONFIG = "config"  # the bridge's per-user configuration (申告予定者 = broker's 利用者コード)
     CONST = "const"  # a fixed value
     PERSON = "person"  # only a person (normally the customs broker) can decide it
     SYSTEM = "system"  # assigned by NACCS; blank on a new registration

@@ -32,9 +32,8 @@ CRLF = b"\r\n"
 HEADER_WIDTH = 398
 HEADER_LINE = HEADER_WIDTH + len(CRLF)  # 400: 電文長 counts the header line too ([S5]: 400 + body)
 MAX_TELEGRAM_BYTES = 700_000  # NACCS EDI 電文 maximum ✅ [S1]
-SEA_SYSTEM_ID: Literal["2"] = (
-    "2"  # システム識別: air 1, sea 2 ✅ [S6]; a space is error A0016 ✅ [S4]
-)
+# システム識別: air 1, sea 2 ✅ [S6]; a space is error A0016 ✅ [S4]
+SEA_SYSTEM_ID: Literal["2"] = "2"
 
 
 class HeaderField(NamedTuple):
@@ -88,9 +87,8 @@ class ChannelSettings(StrictModel):
     """Per-channel wire settings; both are open questions in the public record, hence settings."""
 
     charset: Charset = Charset.SHIFT_JIS
-    numeric_alignment: Literal["left", "right"] = (
-        "left"  # [S5] left-justifies; n items unconfirmed 🔶
-    )
+    # [S5] left-justifies text; the rule for n items is unconfirmed 🔶
+    numeric_alignment: Literal["left", "right"] = "left"
 
 
 class InputHeader(StrictModel):

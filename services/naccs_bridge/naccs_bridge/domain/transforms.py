@@ -31,9 +31,8 @@ class TransformFailed(Exception):
 
 class Derived(NamedTuple):
     value: str
-    master: str | None = (
-        None  # e.g. "master:companies[MINATO-DENKI]" when master data decided the value
-    )
+    # e.g. "master:companies[minato-denki]" when master data decided the value
+    master: str | None = None
 
 
 class PrefillConfig(BaseModel):
