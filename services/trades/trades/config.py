@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -11,3 +12,16 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TRADES_", env_file=".env", extra="ignore")
 
     service_name: str = "trades"
+
+    # The outbox relay runs inside the process; any number of replicas may run it.
+    outbox_relay_enabled: bool = True
+    # Where events go: the notifications service's ``POST /internal/events``. Unset: events stay
+    # in the outbox (nothing is lost) and the relay does not start.
+    events_url: str | None = None
+    # Service token for that call, until the gateway mints service tokens (see the issue note).
+    events_token: SecretStr | None = None
+    outbox_poll_interval_s: float = Field(default=5.0, gt=0)
+    outbox_batch_size: int = Field(default=100, ge=1, le=1000)
+    outbox_lease_s: float = Field(default=60.0, gt=0)
+    outbox_max_attempts: int = Field(default=20, ge=1)
+    events_timeout_s: float = Field(default=15.0, gt=0)

@@ -1,0 +1,491 @@
+"""Every query of the trades service. Repositories flush; the unit of work commits."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    any_,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from trades.db.models import (
+    Message,
+    MessageRead,
+    MessageThread,
+    Participant,
+    Task,
+    TaskComment,
+    TaskRule,
+    TimelineEntry,
+    Trade,
+    trade_number_seq,
+)
+
+CURRENT_PARTICIPANT_STATUSES = ("invited", "active")
+OPEN_TASK_STATUSES = ("open", "in_progress")
+
+
+async def add(session: AsyncSession, *objects: object) -> None:
+    session.add_all(objects)
+    await session.flush()
+
+
+async def next_trade_number(session: AsyncSession) -> int:
+    return int(await session.scalar(select(trade_number_seq.next_value())) or 0)
+
+
+# --- trades ------------------------------------------------------------------------------------
+
+
+async def get_trade(
+    session: AsyncSession, trade_id: uuid.UUID, *, with_containers: bool = False
+) -> Trade | None:
+    statement = select(Trade).where(Trade.id == trade_id)
+    if with_containers:
+        statement = statement.options(selectinload(Trade.containers))
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def house_reference_taken(
+    session: AsyncSession,
+    *,
+    owner_org_id: str,
+    owner_reference: str,
+    except_trade: uuid.UUID | None,
+) -> bool:
+    statement = select(
+        exists().where(
+            Trade.owner_org_id == owner_org_id,
+            Trade.owner_reference == owner_reference,
+            Trade.id != except_trade if except_trade else literal(True),
+        )
+    )
+    return bool(await session.scalar(statement))
+
+
+@dataclass(frozen=True, slots=True)
+class TradeFilters:
+    statuses: Sequence[str] = ()
+    direction: str | None = None
+    vessel_call_sign: str | None = None
+    vessel_name: str | None = None
+    voyage_no: str | None = None
+    etd_from: date | None = None
+    etd_to: date | None = None
+    eta_from: date | None = None
+    eta_to: date | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    participant_org_id: str | None = None
+    text: str | None = None
+    bl_no: str | None = None
+    booking_no: str | None = None
+    carrier_scac: str | None = None
+    house_reference: str | None = None
+    container_no: str | None = None
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+
+
+def prefix_tsquery(text: str) -> str | None:
+    """``"oney 1234"`` → ``"oney:* & 1234:*"``; only letters and digits reach the query parser."""
+    tokens = [token.lower() for token in _TOKEN.findall(text)][:8]
+    return " & ".join(f"{token}:*" for token in tokens) or None
+
+
+def _trade_conditions(org_id: str, filters: TradeFilters) -> list[ColumnElement[bool]]:
+    f = filters
+    conditions: list[ColumnElement[bool]] = []
+    if f.statuses:
+        conditions.append(Trade.status.in_(f.statuses))
+    if f.direction:
+        conditions.append(Trade.direction == f.direction)
+    if f.vessel_call_sign:
+        conditions.append(Trade.vessel_call_sign == f.vessel_call_sign)
+    if f.vessel_name:
+        conditions.append(Trade.vessel_name.ilike(f.vessel_name))
+    if f.voyage_no:
+        conditions.append(Trade.voyage_no == f.voyage_no)
+    if f.etd_from:
+        conditions.append(Trade.etd >= f.etd_from)
+    if f.etd_to:
+        conditions.append(Trade.etd <= f.etd_to)
+    if f.eta_from:
+        conditions.append(Trade.eta >= f.eta_from)
+    if f.eta_to:
+        conditions.append(Trade.eta <= f.eta_to)
+    if f.created_from:
+        conditions.append(Participant.trade_created_at >= f.created_from)
+    if f.created_to:
+        conditions.append(Participant.trade_created_at < f.created_to)
+    if f.bl_no:
+        conditions.append(Trade.bl_no == f.bl_no)
+    if f.booking_no:
+        conditions.append(Trade.booking_no == f.booking_no)
+    if f.carrier_scac:
+        conditions.append(Trade.carrier_scac == f.carrier_scac)
+    if f.house_reference:
+        # A house reference is the owner's own key: it finds only the caller's own trades.
+        conditions.append(Trade.owner_org_id == org_id)
+        conditions.append(Trade.owner_reference == f.house_reference)
+    if f.container_no:
+        conditions.append(Trade.container_numbers.contains(f.container_no))
+    if f.text:
+        query = prefix_tsquery(f.text)
+        if query:
+            conditions.append(Trade.search_vector.op("@@")(func.to_tsquery("simple", query)))
+    if f.participant_org_id:
+        other = Participant.__table__.alias("other")
+        conditions.append(
+            exists().where(
+                other.c.trade_id == Trade.id,
+                other.c.org_id == f.participant_org_id,
+                other.c.status == "active",
+                # The filter must not reveal hidden participants the caller cannot see.
+                or_(
+                    not_(other.c.hidden),
+                    other.c.sponsor_org_id == org_id,
+                    other.c.org_id == org_id,
+                ),
+            )
+        )
+    return conditions
+
+
+def trade_list_statement(
+    *,
+    org_id: str,
+    filters: TradeFilters,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Select[tuple[Trade]]:
+    """The caller's trades, newest first, as a keyset scan of ``ix_trade_participant_org_listing``."""
+    statement = (
+        select(Trade)
+        .join(Participant, Participant.trade_id == Trade.id)
+        .where(Participant.org_id == org_id, Participant.status == "active")
+        .where(*_trade_conditions(org_id, filters))
+        .order_by(Participant.trade_created_at.desc(), Participant.trade_id.desc())
+        .limit(limit)
+    )
+    if after is not None:
+        statement = statement.where(
+            tuple_(Participant.trade_created_at, Participant.trade_id)
+            < tuple_(literal(after[0]), literal(after[1]))
+        )
+    return statement
+
+
+async def list_trades(
+    session: AsyncSession,
+    *,
+    org_id: str,
+    filters: TradeFilters,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Trade]:
+    statement = trade_list_statement(org_id=org_id, filters=filters, after=after, limit=limit)
+    return list((await session.execute(statement)).scalars())
+
+
+# --- participants ------------------------------------------------------------------------------
+
+
+async def current_participants(session: AsyncSession, trade_id: uuid.UUID) -> list[Participant]:
+    """Invited and active participants: one scan of the (trade_id, org_id) unique index."""
+    statement = (
+        select(Participant)
+        .where(
+            Participant.trade_id == trade_id,
+            Participant.status.in_(CURRENT_PARTICIPANT_STATUSES),
+        )
+        .order_by(Participant.invited_at, Participant.org_id)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def access_rows(session: AsyncSession, trade_id: uuid.UUID) -> list[Any]:
+    """The columns the access check needs, and nothing else (the hot path of every request)."""
+    p = Participant
+    statement = select(p.org_id, p.role, p.status, p.hidden, p.is_owner, p.sponsor_org_id).where(
+        p.trade_id == trade_id, p.status.in_(CURRENT_PARTICIPANT_STATUSES)
+    )
+    return list((await session.execute(statement)).all())
+
+
+async def get_participant(
+    session: AsyncSession, trade_id: uuid.UUID, org_id: str, *, for_update: bool = False
+) -> Participant | None:
+    statement = select(Participant).where(
+        Participant.trade_id == trade_id, Participant.org_id == org_id
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def participants_with_role(
+    session: AsyncSession, trade_id: uuid.UUID, role: str
+) -> list[Participant]:
+    statement = (
+        select(Participant)
+        .where(
+            Participant.trade_id == trade_id,
+            Participant.role == role,
+            Participant.status == "active",
+        )
+        .order_by(Participant.invited_at)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+# --- timeline ----------------------------------------------------------------------------------
+
+
+async def insert_timeline_entry(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
+    """Insert unless (source, event_id) is already recorded; the new id, or None for a replay."""
+    statement = (
+        insert(TimelineEntry)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["source", "event_id"])
+        .returning(TimelineEntry.id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+def _timeline_conditions(
+    trade_id: uuid.UUID,
+    *,
+    kinds: Sequence[str],
+    since: datetime | None,
+    until: datetime | None,
+    hidden_org_ids: Sequence[str],
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [TimelineEntry.trade_id == trade_id]
+    if kinds:
+        conditions.append(TimelineEntry.kind.in_(kinds))
+    if since:
+        conditions.append(TimelineEntry.occurred_at >= since)
+    if until:
+        conditions.append(TimelineEntry.occurred_at < until)
+    if hidden_org_ids:
+        for column in (TimelineEntry.actor_org_id, TimelineEntry.subject_org_id):
+            conditions.append(or_(column.is_(None), column.not_in(hidden_org_ids)))
+    return conditions
+
+
+async def list_timeline(
+    session: AsyncSession,
+    trade_id: uuid.UUID,
+    *,
+    kinds: Sequence[str] = (),
+    since: datetime | None = None,
+    until: datetime | None = None,
+    hidden_org_ids: Sequence[str] = (),
+    after: tuple[datetime, uuid.UUID] | None = None,
+    limit: int,
+) -> list[TimelineEntry]:
+    statement = (
+        select(TimelineEntry)
+        .where(
+            *_timeline_conditions(
+                trade_id, kinds=kinds, since=since, until=until, hidden_org_ids=hidden_org_ids
+            )
+        )
+        .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
+        .limit(limit)
+    )
+    if after is not None:
+        statement = statement.where(
+            tuple_(TimelineEntry.occurred_at, TimelineEntry.id)
+            > tuple_(literal(after[0]), literal(after[1]))
+        )
+    return list((await session.execute(statement)).scalars())
+
+
+async def count_timeline_for_event(session: AsyncSession, *, source: str, event_id: str) -> int:
+    statement = select(func.count()).where(
+        TimelineEntry.source == source, TimelineEntry.event_id == event_id
+    )
+    return int(await session.scalar(statement) or 0)
+
+
+# --- tasks -------------------------------------------------------------------------------------
+
+
+async def rules_for_event(session: AsyncSession, event_type: str) -> list[TaskRule]:
+    statement = (
+        select(TaskRule)
+        .where(TaskRule.event_type == event_type, TaskRule.enabled)
+        .order_by(TaskRule.id)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def insert_rule_task(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
+    """A rule's task, unless this rule already fired for this event (replays create nothing)."""
+    statement = (
+        insert(Task)
+        .values(**values)
+        .on_conflict_do_nothing(
+            index_elements=["rule_id", "source_event_id"],
+            index_where=Task.rule_id.is_not(None),
+        )
+        .returning(Task.id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def get_task(session: AsyncSession, trade_id: uuid.UUID, task_id: uuid.UUID) -> Task | None:
+    statement = select(Task).where(Task.id == task_id, Task.trade_id == trade_id)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def list_tasks(
+    session: AsyncSession,
+    trade_id: uuid.UUID,
+    *,
+    hidden_org_ids: Sequence[str],
+    statuses: Sequence[str] = (),
+    assignee_org_id: str | None = None,
+    overdue_at: datetime | None = None,
+) -> list[Task]:
+    conditions: list[ColumnElement[bool]] = [Task.trade_id == trade_id]
+    if hidden_org_ids:
+        conditions.append(Task.assignee_org_id.not_in(hidden_org_ids))
+        conditions.append(
+            or_(Task.created_by_org_id.is_(None), Task.created_by_org_id.not_in(hidden_org_ids))
+        )
+    if statuses:
+        conditions.append(Task.status.in_(statuses))
+    if assignee_org_id:
+        conditions.append(Task.assignee_org_id == assignee_org_id)
+    if overdue_at is not None:
+        conditions.append(and_(Task.due_at < overdue_at, Task.status.in_(OPEN_TASK_STATUSES)))
+    statement = select(Task).where(*conditions).order_by(Task.created_at, Task.id).limit(1000)
+    return list((await session.execute(statement)).scalars())
+
+
+async def task_comments(session: AsyncSession, task_id: uuid.UUID) -> list[TaskComment]:
+    statement = (
+        select(TaskComment)
+        .where(TaskComment.task_id == task_id)
+        .order_by(TaskComment.created_at, TaskComment.id)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+# --- messages ----------------------------------------------------------------------------------
+
+
+def _thread_visible(org_id: str, hidden_org_ids: Sequence[str]) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        or_(
+            MessageThread.member_org_ids.is_(None),
+            literal(org_id) == any_(MessageThread.member_org_ids),
+        )
+    ]
+    if hidden_org_ids:
+        conditions.append(MessageThread.created_by_org_id.not_in(hidden_org_ids))
+    return conditions
+
+
+async def list_threads(
+    session: AsyncSession,
+    trade_id: uuid.UUID,
+    *,
+    org_id: str,
+    user_id: str,
+    hidden_org_ids: Sequence[str],
+) -> list[tuple[MessageThread, int]]:
+    """The caller's threads with the number of messages newer than the caller's read mark."""
+    read_at = (
+        select(MessageRead.read_at)
+        .where(MessageRead.thread_id == MessageThread.id, MessageRead.user_id == user_id)
+        .scalar_subquery()
+    )
+    unread = (
+        select(func.count())
+        .where(
+            Message.thread_id == MessageThread.id,
+            Message.author_user_id != user_id,
+            or_(read_at.is_(None), Message.created_at > read_at),
+        )
+        .scalar_subquery()
+    )
+    statement = (
+        select(MessageThread, unread)
+        .where(MessageThread.trade_id == trade_id, *_thread_visible(org_id, hidden_org_ids))
+        .order_by(MessageThread.last_message_at.desc(), MessageThread.id)
+        .limit(500)
+    )
+    return [(thread, int(count)) for thread, count in (await session.execute(statement)).all()]
+
+
+async def get_thread(
+    session: AsyncSession,
+    trade_id: uuid.UUID,
+    thread_id: uuid.UUID,
+    *,
+    org_id: str,
+    hidden_org_ids: Sequence[str],
+) -> MessageThread | None:
+    statement = select(MessageThread).where(
+        MessageThread.id == thread_id,
+        MessageThread.trade_id == trade_id,
+        *_thread_visible(org_id, hidden_org_ids),
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def list_messages(
+    session: AsyncSession,
+    thread_id: uuid.UUID,
+    *,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Message]:
+    statement = (
+        select(Message)
+        .where(Message.thread_id == thread_id)
+        .order_by(Message.created_at, Message.id)
+        .limit(limit)
+    )
+    if after is not None:
+        statement = statement.where(
+            tuple_(Message.created_at, Message.id) > tuple_(literal(after[0]), literal(after[1]))
+        )
+    return list((await session.execute(statement)).scalars())
+
+
+async def mark_thread_read(
+    session: AsyncSession, *, thread_id: uuid.UUID, user_id: str, read_at: datetime
+) -> None:
+    statement = (
+        insert(MessageRead)
+        .values(thread_id=thread_id, user_id=user_id, read_at=read_at)
+        .on_conflict_do_update(
+            index_elements=["thread_id", "user_id"],
+            set_={"read_at": func.greatest(MessageRead.read_at, read_at)},
+        )
+    )
+    await session.execute(statement)
