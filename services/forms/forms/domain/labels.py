@@ -7,7 +7,9 @@ every schema in the catalogue has a label here.
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
+
+from pydantic import BaseModel
 
 
 class Label(NamedTuple):
@@ -265,3 +267,16 @@ FIELD_LABELS: Final[dict[str, Label]] = {
 
 def label_for(field_name: str) -> Label | None:
     return FIELD_LABELS.get(field_name)
+
+
+def labelled_json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON Schema (camelCase names) with `label_ja`/`label_en` on every property,
+    including those of nested models in `$defs`, so a UI can render any form from the schema."""
+    schema = model.model_json_schema(by_alias=True)
+    for container in (schema, *schema.get("$defs", {}).values()):
+        for name, property_schema in container.get("properties", {}).items():
+            label = FIELD_LABELS.get(name)
+            if label is not None:
+                property_schema["label_ja"] = label.ja
+                property_schema["label_en"] = label.en
+    return schema

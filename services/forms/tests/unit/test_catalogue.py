@@ -11,7 +11,7 @@ from forms.domain.catalogue import (
     form_type,
     shared_keys_of,
 )
-from forms.domain.labels import FIELD_LABELS
+from forms.domain.labels import FIELD_LABELS, labelled_json_schema
 from forms.domain.paths import schema_patterns
 
 CYBER_PORT_CODES = {"UL040", "UL050", "UL090", "UL100", "UL110", "UL120", "UL150", "UL290"}
@@ -107,3 +107,17 @@ def test_si_schema_uses_canonical_names() -> None:
         "portOfLoading",
     ]:
         assert name in fields
+
+
+@pytest.mark.parametrize("code", ["UL040", "UL290", "MX060"])
+def test_json_schema_carries_labels_on_every_property(code: str) -> None:
+    schema = labelled_json_schema(form_type(code).schema)
+    containers = [schema, *schema["$defs"].values()]
+    unlabelled = [
+        name
+        for container in containers
+        for name, prop in container.get("properties", {}).items()
+        if not prop.get("label_ja") or not prop.get("label_en")
+    ]
+    assert unlabelled == []
+    assert schema["properties"]["shipper"]["label_ja"] == "荷送人(シッパー)"
