@@ -72,33 +72,38 @@ class MappedResult(StrictModel):
     retryable: bool = False
 
 
-def _source_fields(source: Source, group_path: str | None, index: int | None) -> list[str]:
+def _paths(source: Source) -> list[str]:
+    """The form paths a non-relative source reads (a rule: the paths it is documented to read)."""
     if source.kind is SourceKind.RULE:
         return list(RULE_INPUTS.get(source.argument, ()))
-    if not source.is_path or source.kind is SourceKind.PREVIOUS:
-        return []
-    if source.is_relative:
-        if group_path is None:
-            return []
-        suffix = source.argument[1:]
-        return [f"{group_path}.{index}{suffix}" if index is not None else f"{group_path}{suffix}"]
-    return [source.argument]
+    if source.is_path and source.kind is not SourceKind.PREVIOUS and not source.is_relative:
+        return [source.argument]
+    return []
 
 
 def form_fields_of(field_map: FieldMap, item: ItemSpec, index: int | None) -> tuple[str, ...]:
-    """The form paths an item is filled from, in source order, with the repeat index filled in."""
-    group_paths: list[str | None] = [None]
-    if item.group is not None:
-        group = field_map.group(item.group)
-        group_paths = []
-        for source in group.sources:
-            group_paths.extend(_source_fields(source, None, None) or [None])
+    """The form paths an item is filled from, in source order, with the repeat index filled in:
+    ``@.description`` of repeat 2 in a group read from ``IV.lines`` is ``IV.lines.1.description``."""
     fields: list[str] = []
+    group = field_map.group(item.group) if item.group is not None else None
     for source in item.sources:
-        for group_path in group_paths:
-            for path in _source_fields(source, group_path, index):
-                if path not in fields:
-                    fields.append(path)
+        if not source.is_relative:
+            candidates = _paths(source)
+        elif group is None:
+            candidates = []
+        else:
+            candidates = []
+            for group_source in group.sources:
+                if group_source.kind is SourceKind.RULE:
+                    candidates.extend(_paths(group_source))  # the rule's inputs, not its output
+                elif group_source.is_path:
+                    where = (
+                        group_source.argument
+                        if index is None
+                        else f"{group_source.argument}.{index}"
+                    )
+                    candidates.append(where + source.argument[1:])
+        fields.extend(path for path in candidates if path not in fields)
     return tuple(fields)
 
 
