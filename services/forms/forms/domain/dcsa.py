@@ -230,15 +230,35 @@ def _dangerous_goods_to_dcsa(item: Mapping[str, Any]) -> JsonObject:
 
 
 def _patch(original: Any, baseline: Mapping[str, Any], fresh: Mapping[str, Any]) -> JsonObject:
-    """Apply to `original` the leaf changes between two builds of our own payload."""
+    """Apply to `original` the leaf changes between two builds of our own payload.
+
+    Lists are matched by position: a removed element drops the tail of the original list.
+    """
     result: JsonObject = copy.deepcopy(original)
     before, after = flatten(baseline), flatten(fresh)
+    for path, length in _list_lengths(fresh).items():
+        target = get_path(result, path)
+        if isinstance(target, list) and length < _list_lengths(baseline).get(path, length):
+            del target[length:]
     for path, value in after.items():
         if before.get(path) != value or path not in before:
             set_path(result, path, copy.deepcopy(value))
     for path in before.keys() - after.keys():
         _delete_path(result, path)
     return result
+
+
+def _list_lengths(document: Any, prefix: str = "") -> dict[str, int]:
+    """Length of every list of objects in `document`, by path (`consignmentItems[0].cargoItems`)."""
+    lengths: dict[str, int] = {}
+    if isinstance(document, dict):
+        for key, value in document.items():
+            lengths.update(_list_lengths(value, f"{prefix}.{key}" if prefix else key))
+    elif isinstance(document, list) and any(isinstance(item, dict) for item in document):
+        lengths[prefix] = len(document)
+        for index, item in enumerate(document):
+            lengths.update(_list_lengths(item, f"{prefix}[{index}]"))
+    return lengths
 
 
 def _delete_path(document: JsonObject, path: str) -> None:

@@ -213,3 +213,18 @@ def test_our_fields_alone_rebuild_the_mapped_si_attributes(payload: dict[str, An
     for pattern in _SI_MAPPED_PATHS:
         original = dict(expand(payload, pattern))
         assert dict(expand(rebuilt, pattern)) == original, pattern
+
+
+def test_removing_a_container_after_import_removes_it_from_the_export() -> None:
+    payload = json.loads((FIXTURES / "si" / "ebl303_create-si_regular.json").read_text())
+    second = copy.deepcopy(payload["utilizedTransportEquipments"][0])
+    second["equipmentReference"] = "CSQU3054383"
+    payload["utilizedTransportEquipments"].append(second)
+    form = import_shipping_instructions(payload)
+    assert [c["containerNo"] for c in form["containers"]] == ["NARU3472484", "CSQU3054383"]
+    del form["containers"][1]
+    exported = export_shipping_instructions(form)
+    assert [e["equipmentReference"] for e in exported["utilizedTransportEquipments"]] == [
+        "NARU3472484"
+    ]
+    assert exported["consignmentItems"] == payload["consignmentItems"]
