@@ -6,6 +6,7 @@ import pytest
 
 from naccs_bridge.domain.loading import load_field_map
 from naccs_bridge.domain.result_codes import (
+    form_fields_of,
     load_result_code_table,
     map_result_code,
     map_result_notice,
