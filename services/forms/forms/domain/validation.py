@@ -103,11 +103,42 @@ def _issue_from_pydantic(error: ErrorDetails) -> Issue:
     )
 
 
+# IMDG assigns no packing group to explosives, gases, organic peroxides, infectious
+# substances and radioactive material.
+_CLASSES_WITHOUT_PACKING_GROUP = ("1", "2", "5.2", "6.2", "7")
+
+
+def _has_no_packing_group(imdg_class: Any) -> bool:
+    if not isinstance(imdg_class, str):
+        return False
+    return any(
+        imdg_class == cls or (len(cls) == 1 and imdg_class.startswith(cls + "."))
+        for cls in _CLASSES_WITHOUT_PACKING_GROUP
+    )
+
+
+def _waived(pattern: str, path: str, document: Mapping[str, Any]) -> bool:
+    """Requirements that international practice lifts in some situations."""
+    if pattern == "consignee.name" and get_path(document, "billOfLading.isToOrder") is True:
+        return True  # a to-order B/L names no consignee (DCSA: consignee only when not to order)
+    if pattern.endswith("dangerousGoods[*].packingGroup"):
+        return _has_no_packing_group(get_path(document, path.rsplit(".", 1)[0] + ".imdgClass"))
+    return False
+
+
+def _requirements(form_code: str, document: Mapping[str, Any]) -> tuple[str, ...]:
+    required = form_type(form_code).required_for_send
+    if "consignee.name" in required and get_path(document, "billOfLading.isToOrder") is True:
+        # DCSA: notify parties are mandatory for to-order B/Ls.
+        required = (*required, "notifyParty.name")
+    return required
+
+
 def _missing(form_code: str, document: Mapping[str, Any]) -> list[Issue]:
     issues = []
-    for pattern in form_type(form_code).required_for_send:
+    for pattern in _requirements(form_code, document):
         for path, value in expand(document, pattern):
-            if is_empty(value):
+            if is_empty(value) and not _waived(pattern, path, document):
                 label_ja, label_en = field_label(path if generalize(path) == pattern else pattern)
                 issues.append(
                     Issue(

@@ -110,3 +110,25 @@ def test_dg_list_requires_dangerous_goods_lines() -> None:
     missing = {issue.path for issue in report.missing}
     assert "dangerousGoods[0].properShippingName" in missing
     assert "dangerousGoods[0].unNumber" not in missing
+
+
+def test_to_order_bl_needs_a_notify_party_instead_of_a_consignee() -> None:
+    document = _complete_si()
+    del document["consignee"]
+    document["billOfLading"]["isToOrder"] = True
+    report = validate_form("UL040", document)
+    assert [issue.path for issue in report.missing] == ["notifyParty.name"]
+    document["notifyParty"] = {"name": "ACME GmbH"}
+    assert validate_form("UL040", document).can_send
+
+
+def test_packing_group_is_not_required_for_gases_and_radioactive_material() -> None:
+    lines = [
+        {"unNumber": "UN1950", "imdgClass": "2.1"},
+        {"unNumber": "UN2910", "imdgClass": "7"},
+        {"unNumber": "UN1263", "imdgClass": "3"},
+    ]
+    missing = {issue.path for issue in validate_form("MX060", {"dangerousGoods": lines}).missing}
+    assert "dangerousGoods[2].packingGroup" in missing
+    assert "dangerousGoods[0].packingGroup" not in missing
+    assert "dangerousGoods[1].packingGroup" not in missing
