@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -11,3 +12,14 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="FORMS_", env_file=".env", extra="ignore")
 
     service_name: str = "forms"
+    # The trades service answers "may this caller see this trade?" on every request.
+    trades_url: str = "http://127.0.0.1:8001"
+    trades_timeout_s: float = Field(default=3.0, gt=0)
+    # This service's own token for internal calls: fixed, or by client credentials at the gateway.
+    service_token: SecretStr | None = None
+    gateway_url: str | None = None
+    service_client_secret: SecretStr | None = None
+    # Attachments live in PostgreSQL (bytea, a table of their own); keep them document-sized.
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    page_size_default: int = Field(default=50, ge=1)
+    page_size_max: int = Field(default=200, ge=1)
