@@ -67,6 +67,7 @@ from shared.codes.units import (
     check_volume_unit,
     convert_mass,
 )
+from shared.codes.vessels import ImoNumber, check_imo_number, imo_check_digit
 
 __all__ = [
     "BUNDLED_LOCODES",
@@ -89,6 +90,7 @@ __all__ = [
     "HsCode",
     "HsOrNationalCode",
     "ImdgClass",
+    "ImoNumber",
     "JpStatisticalCode",
     "Locode",
     "LocodeFormat",
@@ -112,6 +114,7 @@ __all__ = [
     "check_hs_code",
     "check_hs_or_national_code",
     "check_imdg_class",
+    "check_imo_number",
     "check_jp_statistical_code",
     "check_locode",
     "check_locode_format",
@@ -126,6 +129,7 @@ __all__ = [
     "check_volume_unit",
     "convert_mass",
     "corporate_number_check_digit",
+    "imo_check_digit",
     "iso6346_check_digit",
     "minor_units",
     "parse_date",

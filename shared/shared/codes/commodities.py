@@ -8,12 +8,21 @@ from pydantic import AfterValidator
 
 from shared.codes._result import CodeCheck, compact, invalid, pydantic_validator, valid
 
-# HS chapters run 01-97; chapter 77 is reserved for future use and never assigned.
+# HS chapters run 01-97; chapter 77 is reserved for future use and never assigned. Chapters
+# 98 and 99 are left to national use (e.g. US HTS special provisions), so only national codes
+# may start with them.
 _RESERVED_CHAPTERS = frozenset({"00", "77", "98", "99"})
+_NATIONAL_USE_CHAPTERS = frozenset({"98", "99"})
 
 
 def _check_digits(
-    value: str, lengths: range, code: str, name_en: str, name_ja: str, example: str
+    value: str,
+    lengths: range,
+    code: str,
+    name_en: str,
+    name_ja: str,
+    example: str,
+    allowed_chapters: frozenset[str] = frozenset(),
 ) -> CodeCheck:
     normalized = compact(value)
     if not normalized.isdigit() or len(normalized) not in lengths:
@@ -24,7 +33,7 @@ def _check_digits(
             f"'{value}' is not a {name_en} (e.g. {example})",
             f"'{value}' は{name_ja}(例: {example})の形式ではありません",
         )
-    if normalized[:2] in _RESERVED_CHAPTERS:
+    if normalized[:2] in _RESERVED_CHAPTERS - allowed_chapters:
         return invalid(
             value,
             normalized,
@@ -55,7 +64,13 @@ def check_jp_statistical_code(value: str) -> CodeCheck:
 def check_hs_or_national_code(value: str) -> CodeCheck:
     """6 to 10 digits, as DCSA accepts (`HSCodes` pattern ^\\d{6,10}$)."""
     return _check_digits(
-        value, range(6, 11), "hs_code", "HS code of 6-10 digits", "6〜10桁のHSコード", "640510"
+        value,
+        range(6, 11),
+        "hs_code",
+        "HS code of 6-10 digits",
+        "6〜10桁のHSコード",
+        "640510",
+        _NATIONAL_USE_CHAPTERS,
     )
 
 

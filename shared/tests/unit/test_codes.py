@@ -16,7 +16,9 @@ from shared.codes import (
     check_currency,
     check_date,
     check_hs_code,
+    check_hs_or_national_code,
     check_imdg_class,
+    check_imo_number,
     check_jp_statistical_code,
     check_locode,
     check_locode_format,
@@ -145,6 +147,18 @@ class TestOtherCodes:
         assert not check_hs_code("770000").is_valid  # chapter 77 is reserved
         assert check_jp_statistical_code("6405.10-000").normalized == "640510000"
         assert not check_jp_statistical_code("640510").is_valid
+
+    def test_national_codes_may_use_chapters_98_and_99(self) -> None:
+        assert check_hs_or_national_code("9801001012").is_valid
+        assert not check_hs_code("980100").is_valid
+        assert not check_hs_or_national_code("7700000000").is_valid
+
+    def test_imo_numbers(self) -> None:
+        assert check_imo_number("IMO 9298686").normalized == "9298686"  # MAERSK IOWA
+        result = check_imo_number("9298687")
+        assert result.error is not None
+        assert "expected 6" in result.error.message_en
+        assert not check_imo_number("929868").is_valid
 
     def test_un_numbers_normalise_to_un_prefix(self) -> None:
         assert check_un_number("3082").normalized == "UN3082"

@@ -11,6 +11,7 @@ from shared.codes import (
     CurrencyCode,
     HsOrNationalCode,
     ImdgClass,
+    ImoNumber,
     LocodeFormat,
     MassUnitCode,
     NaccsTraderCode,
@@ -53,7 +54,7 @@ class Facility(FormModel):
 class Vessel(FormModel):
     name: str | None = None
     call_sign: str | None = None
-    imo_number: str | None = None
+    imo_number: ImoNumber | None = None
     flag_country_code: CountryCode | None = None
 
 
