@@ -174,7 +174,8 @@ class Receiver:
     """A partner's endpoint: verifies every request with the ``standardwebhooks`` library, keeps a
     dedupe table keyed by webhook-id (the side effect happens once), and answers per ``mode``."""
 
-    mode: str = "ok"  # ok | flaky (every other request 500) | gone (410) | fail (500) | redirect
+    # ok | flaky (every other request 503) | gone (410) | fail (500) | redirect (307) | slow
+    mode: str = "ok"
     secrets: list[str] = field(default_factory=list)
     dedupe: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -200,6 +201,8 @@ class Receiver:
             message_id = headers["webhook-id"]
             # The side effect, exactly once per webhook-id, whatever the answer below.
             self.dedupe.setdefault(message_id, {"body": body})
+            if self.mode == "slow":
+                await asyncio.sleep(2)
             if self.mode == "gone":
                 return Response(status_code=410)
             if self.mode == "fail":

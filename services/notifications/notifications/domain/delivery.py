@@ -407,8 +407,9 @@ class Dispatcher:
                 .values(**values)
             )
             if changed.rowcount == 0:  # type: ignore[attr-defined]
-                # Our lease expired and another worker took the delivery; it owns the state now.
-                log.warning("delivery_lease_lost", delivery_id=str(delivery.id))
+                # Our lease expired and another worker took the delivery, or the endpoint was
+                # disabled meanwhile: the row's state is no longer ours to change.
+                log.warning("delivery_outcome_not_recorded", delivery_id=str(delivery.id))
                 return
             if endpoint is None:
                 return
