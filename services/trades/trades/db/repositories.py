@@ -418,22 +418,22 @@ async def list_threads(
     hidden_org_ids: Sequence[str],
 ) -> list[tuple[MessageThread, int]]:
     """The caller's threads with the number of messages newer than the caller's read mark."""
-    read_at = (
-        select(MessageRead.read_at)
-        .where(MessageRead.thread_id == MessageThread.id, MessageRead.user_id == user_id)
-        .scalar_subquery()
-    )
     unread = (
         select(func.count())
         .where(
             Message.thread_id == MessageThread.id,
             Message.author_user_id != user_id,
-            or_(read_at.is_(None), Message.created_at > read_at),
+            or_(MessageRead.read_at.is_(None), Message.created_at > MessageRead.read_at),
         )
+        .correlate(MessageThread, MessageRead)
         .scalar_subquery()
     )
     statement = (
         select(MessageThread, unread)
+        .outerjoin(
+            MessageRead,
+            and_(MessageRead.thread_id == MessageThread.id, MessageRead.user_id == user_id),
+        )
         .where(MessageThread.trade_id == trade_id, *_thread_visible(org_id, hidden_org_ids))
         .order_by(MessageThread.last_message_at.desc(), MessageThread.id)
         .limit(500)
