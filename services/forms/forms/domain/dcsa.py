@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from forms.domain.paths import flatten, get_path, set_path
+from forms.domain.validation import normalized_values
 from shared.codes import (
     MASS_UNITS_IN_KGM,
     PACKAGE_CODES,
@@ -29,6 +30,8 @@ from shared.codes import (
 
 JsonObject = dict[str, Any]
 ORIGINAL_KEY: Final = "dcsaOriginal"
+BOOKING_REQUEST_FORM: Final = "MX010"
+SHIPPING_INSTRUCTIONS_FORM: Final = "UL040"
 
 _LOCATION_TYPES: Final = {
     "PRE": "placeOfReceipt",
@@ -269,15 +272,19 @@ def _delete_path(document: JsonObject, path: str) -> None:
 
 
 def _export(
+    form_code: str,
     values: Mapping[str, Any],
     build: Callable[[Mapping[str, Any]], JsonObject],
     parse: Callable[[Mapping[str, Any]], JsonObject],
 ) -> JsonObject:
-    fresh = build(values)
+    # Both sides are compared in the schema's canonical spelling, so a form that was stored
+    # normalised (text stripped, `UN3082`, packing group `III`) does not look edited.
+    fresh = build(normalized_values(form_code, values))
     original = values.get(ORIGINAL_KEY)
     if not isinstance(original, dict):
         return fresh
-    return _patch(original, build(parse(original)), fresh)
+    baseline = build(normalized_values(form_code, parse(original)))
+    return _patch(original, baseline, fresh)
 
 
 # --- eBL 3.0 Shipping Instructions <-> UL040 ---------------------------------------------------
@@ -488,7 +495,12 @@ def build_shipping_instructions(values: Mapping[str, Any]) -> JsonObject:
 
 
 def export_shipping_instructions(values: Mapping[str, Any]) -> JsonObject:
-    return _export(values, build_shipping_instructions, import_shipping_instructions)
+    return _export(
+        SHIPPING_INSTRUCTIONS_FORM,
+        values,
+        build_shipping_instructions,
+        import_shipping_instructions,
+    )
 
 
 # --- Booking 2.0 <-> booking request MX010 ----------------------------------------------------
@@ -677,4 +689,4 @@ def build_booking(values: Mapping[str, Any]) -> JsonObject:
 
 
 def export_booking(values: Mapping[str, Any]) -> JsonObject:
-    return _export(values, build_booking, import_booking)
+    return _export(BOOKING_REQUEST_FORM, values, build_booking, import_booking)

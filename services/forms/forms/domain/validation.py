@@ -237,6 +237,18 @@ def _totals_disagree(document: Mapping[str, Any]) -> list[Issue]:
     return issues
 
 
+def normalized_values(form_code: str, document: Mapping[str, Any]) -> dict[str, Any]:
+    """The document as its schema stores it: codes in canonical spelling (`UN3082`, packing
+    group `III`, upper-case container numbers), text stripped, numbers as JSON numbers.
+    A document that does not validate is returned unchanged (as a plain dict)."""
+    try:
+        model = form_type(form_code).schema.model_validate(document)
+    except ValidationError:
+        return dict(document)
+    normalized: dict[str, Any] = model.model_dump(mode="json", exclude_unset=True)
+    return normalized
+
+
 def validate_form(form_code: str, document: Mapping[str, Any]) -> ValidationReport:
     spec = form_type(form_code)
     invalid: list[Issue] = []

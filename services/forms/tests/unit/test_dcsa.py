@@ -14,7 +14,7 @@ from forms.domain.dcsa import (
     import_shipping_instructions,
 )
 from forms.domain.paths import expand
-from forms.domain.validation import validate_form
+from forms.domain.validation import normalized_values, validate_form
 
 
 def _fixtures_dir() -> Path:
@@ -72,6 +72,20 @@ def test_si_round_trips_without_attribute_loss(payload: dict[str, Any]) -> None:
     original = copy.deepcopy(payload)
     form = import_shipping_instructions(payload)
     assert export_shipping_instructions(form) == original
+
+
+@pytest.mark.parametrize("payload", BOOKINGS)
+def test_booking_round_trips_after_being_stored_normalised(payload: dict[str, Any]) -> None:
+    # Storage keeps the schema's canonical spelling (e.g. the DG example's proper shipping name
+    # loses its trailing newline); that must not read as an edit on export.
+    stored = normalized_values("MX010", import_booking(payload))
+    assert export_booking(stored) == payload
+
+
+@pytest.mark.parametrize("payload", SHIPPING_INSTRUCTIONS)
+def test_si_round_trips_after_being_stored_normalised(payload: dict[str, Any]) -> None:
+    stored = normalized_values("UL040", import_shipping_instructions(payload))
+    assert export_shipping_instructions(stored) == payload
 
 
 @pytest.mark.parametrize("payload", BOOKINGS)
