@@ -23,6 +23,18 @@ def is_shared_path(path: str) -> bool:
     return generalize(path) in SHARED_PATTERNS
 
 
+def shared_item_path(form_code: str, form_path: str) -> str | None:
+    """The shared-item path a form field is bound to, or None for a form-own field.
+
+    `shipper.name` on UL040 -> `shipper.name`; `commodity[0].unitPrice` on UL100 -> None;
+    `containers[0].containerNo` on UL100 -> None (the invoice does not carry containers).
+    """
+    top_level = form_path.split(".", 1)[0].split("[", 1)[0]
+    if top_level not in shared_keys_of(form_type(form_code)) or not is_shared_path(form_path):
+        return None
+    return form_path
+
+
 def project_to_shared(form_code: str, values: Mapping[str, Any]) -> dict[str, Any]:
     """Shared-item leaves (concrete path -> value) that this form's values define."""
     carried = shared_keys_of(form_type(form_code))

@@ -1,7 +1,12 @@
 from typing import Any
 
 from forms.domain.locks import FormState, active_locks, locked_paths_for, refused_edits
-from forms.domain.projection import apply_shared, merge_into_shared, project_to_shared
+from forms.domain.projection import (
+    apply_shared,
+    merge_into_shared,
+    project_to_shared,
+    shared_item_path,
+)
 
 
 def _si() -> dict[str, Any]:
@@ -32,6 +37,14 @@ class TestProjection:
         assert shared["containers[0].sealNumbers"] == ["S1"]
         assert shared["portOfLoading.code"] == "JPTYO"
         assert "documentNo" not in shared  # form-own field, not a shared item
+
+    def test_which_form_field_is_which_shared_item(self) -> None:
+        assert shared_item_path("UL040", "shipper.name") == "shipper.name"
+        assert shared_item_path("UL040", "containers[1].sealNumbers") == "containers[1].sealNumbers"
+        assert shared_item_path("UL100", "commodity[0].description") == "commodity[0].description"
+        assert shared_item_path("UL100", "commodity[0].unitPrice") is None
+        assert shared_item_path("UL100", "containers[0].containerNo") is None
+        assert shared_item_path("UL040", "invoiceNo") is None
 
     def test_invoice_prices_stay_on_the_invoice(self) -> None:
         shared = project_to_shared("UL100", _invoice())
