@@ -27,10 +27,10 @@ class Party(Tolerant):
     """A trade party as the forms carry it. ``corporate_number`` (法人番号) + ``branch_no`` give the NACCS
     輸出入者コード for Japanese companies; ``company_id`` links to the bridge's company master."""
 
-    company_id: str | None = None
+    company_id: str | None = None  # bridge: link to the company master
     name: str | None = None
-    name_en: str | None = None
-    address: str | None = None
+    name_en: str | None = None  # bridge: the registered Latin-letter name, when the form has both
+    address: str | None = None  # bridge: a free-text address, when the form has no address lines
     address_lines: list[str] = Field(default_factory=list)
     city: str | None = None
     subdivision: str | None = None
@@ -39,13 +39,45 @@ class Party(Tolerant):
     phone: str | None = None
     corporate_number: str | None = None
     branch_no: str | None = None
-    naccs_code: str | None = None  # an already issued 輸出入者コード / 仕出人コード
+    naccs_trader_code: str | None = None  # an already issued 輸出入者コード / 仕出人コード
 
 
-class Place(Tolerant):
-    code: str | None = None  # bonded-area code (保税地域コード 5) or LOCODE
+class Location(Tolerant):
+    """A port or place: UN/LOCODE ``code`` and/or a ``name`` the bridge turns into one (T1)."""
+
+    code: str | None = None
     name: str | None = None
+
+
+class Facility(Tolerant):
+    """A terminal, CY, CFS or warehouse; ``bonded_area_code`` is the NACCS 保税地域コード (5)."""
+
+    code: str | None = None
+    name: str | None = None
+    bonded_area_code: str | None = None
+    location: Location | None = None
     address: str | None = None
+
+
+class Vessel(Tolerant):
+    name: str | None = None
+    call_sign: str | None = None
+    imo_number: str | None = None
+    flag_country_code: str | None = None
+
+
+class BillOfLadingInfo(Tolerant):
+    bl_no: str | None = None
+    number_of_originals: int | None = None
+    freight_payable_at: Location | str | None = None
+    is_to_order: bool | None = None
+
+
+class Charge(Tolerant):
+    description: str | None = None
+    amount: Decimal | None = None
+    currency_code: str | None = None
+    payment_term: str | None = None  # PRE / COL
 
 
 class Licence(Tolerant):
@@ -67,202 +99,148 @@ class CarryInPlace(Tolerant):
 
 
 class GoodsLine(Tolerant):
-    """A line of an invoice or packing list."""
+    """A commodity line of a form (invoice and packing-list lines add quantity, price and amount)."""
 
-    product_code: str | None = None
+    line_no: int | None = None
+    product_code: str | None = None  # bridge: link to the product master
     description: str | None = None
     hs_code: str | None = None
+    packages: Decimal | None = None
+    package_unit_code: str | None = None
+    gross_weight: Decimal | None = None
+    net_weight: Decimal | None = None
+    measurement: Decimal | None = None
+    country_of_origin_code: str | None = None
     quantity: Decimal | None = None
-    quantity_unit: str | None = None
-    quantity2: Decimal | None = None
-    quantity2_unit: str | None = None
+    quantity_unit_code: str | None = None
     unit_price: Decimal | None = None
     amount: Decimal | None = None
-    origin_country_code: str | None = None
-    net_weight: Decimal | None = None
-    gross_weight: Decimal | None = None
-    packages: int | None = None
+    currency_code: str | None = None
 
 
 class ContainerRequest(Tolerant):
-    size_type: str | None = None
+    size_type_code: str | None = None
     quantity: int | None = None
 
 
 class Container(Tolerant):
     container_no: str | None = None
-    seal_no: str | None = None
-    size_type: str | None = None  # ISO 6346 size-type, e.g. 22G1, 45G1
+    size_type_code: str | None = None  # ISO 6346 size-type, e.g. 22G1, 45G1
+    seal_numbers: list[str] = Field(default_factory=list)
     tare_weight: Decimal | None = None
-    tare_weight_unit: str | None = None
-    gross_weight: Decimal | None = None
-    packages: int | None = None
-    is_empty: bool | None = None
-    gate_in_at: dt.datetime | None = None
-    gate_out_at: dt.datetime | None = None
-    destination_code: str | None = None  # 搬入先 (bonded-area code) for CYO/CYA
+    tare_weight_unit_code: str | None = None
+    cargo_weight: Decimal | None = None
+    packages: Decimal | None = None
+    empty_full_indicator: str | None = None  # EMPTY / LADEN
+    gate_in_at: dt.datetime | None = None  # bridge: from the terminal (CYA)
+    gate_out_at: dt.datetime | None = None  # bridge: from the terminal (CYO)
+    destination_code: str | None = None  # bridge: 搬入先 bonded-area code for CYO/OLC
 
 
-class ShippingInstruction(Tolerant):
-    """UL040 船積依頼書 (S/I)."""
+class CargoDocument(Tolerant):
+    """The shared-item groups every cargo form carries (the forms service's mixins): parties, B/L and
+    booking keys, voyage, commodity, totals and containers."""
 
     shipper: Party | None = None
     consignee: Party | None = None
     notify_party: Party | None = None
+    bill_of_lading: BillOfLadingInfo | None = None
     booking_no: str | None = None
     scac_code: str | None = None
-    vessel_name: str | None = None
-    voyage_no: str | None = None
-    port_of_loading: str | None = None
-    port_of_discharge: str | None = None
-    place_of_receipt: str | None = None
-    place_of_delivery: str | None = None
-    final_destination: str | None = None
-    commodity: str | None = None
+    vessel: Vessel | None = None
+    voyage_number: str | None = None
+    place_of_receipt: Location | str | None = None
+    port_of_loading: Location | str | None = None
+    port_of_discharge: Location | str | None = None
+    place_of_delivery: Location | str | None = None
+    final_destination: Location | str | None = None
+    estimated_departure_date: dt.date | None = None
+    estimated_arrival_date: dt.date | None = None
+    commodity: list[GoodsLine] = Field(default_factory=list)
     marks_and_numbers: str | None = None
-    total_packages: int | None = None
-    package_unit: str | None = None
+    total_packages: Decimal | None = None
+    total_packages_unit_code: str | None = None
     commodity_total_gross_weight: Decimal | None = None
     commodity_total_gross_weight_unit_code: str | None = None
+    commodity_total_net_weight: Decimal | None = None
     commodity_total_measurement: Decimal | None = None
     commodity_total_measurement_unit_code: str | None = None
+    container_count: int | None = None
+    containers: list[Container] = Field(default_factory=list)
+
+
+class ShippingInstruction(CargoDocument):
+    """UL040 船積依頼書 (S/I)."""
+
+    incoterms: str | None = None
     invoice_no: str | None = None
+    container_requests: list[ContainerRequest] = Field(default_factory=list)
+    vanning_place: Facility | None = None
+    cargo_ready_date: dt.date | None = None
+    bl_remarks: str | None = None
+    shipping_instructions_reference: str | None = None
+    # bridge-side items the S/I form does not carry yet (🔶 proposed to the forms service)
     shipper_reference: str | None = None
     shipper_section_code: str | None = None
-    bl_remarks: str | None = None
     remarks: str | None = None
-    vanning_place: Place | None = None
     carry_in_places: list[CarryInPlace] = Field(default_factory=list)
     carry_in_date: dt.date | None = None
     licences: list[Licence] = Field(default_factory=list)
-    freight_payable_at: str | None = None
-    number_of_original_bls: int | None = None
 
 
-class BookingConfirmation(Tolerant):
+class BookingConfirmation(CargoDocument):
     """UL050 船腹予約確認書."""
 
-    booking_no: str | None = None
     booking_date: dt.date | None = None
-    scac_code: str | None = None
-    vessel_name: str | None = None
-    call_sign: str | None = None
-    voyage_no: str | None = None
-    port_of_loading: str | None = None
-    port_of_discharge: str | None = None
-    place_of_delivery: str | None = None
-    etd: dt.date | None = None
-    eta: dt.date | None = None
-    cy_code: str | None = None  # bonded-area code of the CY the carrier named
-    cy_name: str | None = None
-    cy_cut_off: dt.datetime | None = None
-    service_type: Literal["FCL", "LCL", "LCL_SAME_SHIPPER"] | None = None
     container_requests: list[ContainerRequest] = Field(default_factory=list)
-    commodity: str | None = None
-    total_packages: int | None = None
-    package_unit: str | None = None
-    gross_weight: Decimal | None = None
-    gross_weight_unit: str | None = None
-    measurement: Decimal | None = None
+    cargo_movement_type: str | None = None  # FCL / LCL
+    empty_pickup_facility: Facility | None = None
+    return_facility: Facility | None = (
+        None  # where laden containers / LCL cargo go in: the 搬入予定先
+    )
+    # bridge: LCL consolidated for one shipper (T6 7nn) rather than several (9nn)
+    same_shipper_consolidation: bool = False
     cargo_type: str | None = None
 
 
-class Invoice(Tolerant):
+class Invoice(CargoDocument):
     """UL100 商業送り状."""
 
     invoice_no: str | None = None
     invoice_date: dt.date | None = None
     incoterms: str | None = None
-    currency: str | None = None
+    currency_code: str | None = None
     total_amount: Decimal | None = None
     freight_amount: Decimal | None = None
     insurance_amount: Decimal | None = None
-    lines: list[GoodsLine] = Field(default_factory=list)
+    country_of_origin_code: str | None = None
 
 
-class PackingList(Tolerant):
+class PackingList(CargoDocument):
     """UL120 パッキングリスト."""
 
-    total_packages: int | None = None
-    package_unit: str | None = None
-    total_gross_weight: Decimal | None = None
-    gross_weight_unit: str | None = None
-    total_net_weight: Decimal | None = None
-    total_measurement: Decimal | None = None
-    measurement_unit: str | None = None
-    marks_and_numbers: str | None = None
-    lines: list[GoodsLine] = Field(default_factory=list)
+    packing_list_no: str | None = None
+    invoice_no: str | None = None
 
 
-class BillOfLading(Tolerant):
+class BillOfLading(CargoDocument):
     """UL150 船荷証券 (B/L)."""
 
-    bl_no: str | None = None
-    shipper: Party | None = None
-    consignee: Party | None = None
-    notify_party: Party | None = None
-    vessel_name: str | None = None
-    voyage_no: str | None = None
-    port_of_loading: str | None = None
-    port_of_discharge: str | None = None
-    place_of_delivery: str | None = None
-    marks_and_numbers: str | None = None
-    total_packages: int | None = None
-    package_unit: str | None = None
-    gross_weight: Decimal | None = None
-    gross_weight_unit: str | None = None
-    measurement: Decimal | None = None
-    freight_amount: Decimal | None = None
-    freight_currency: str | None = None
-    commodity: str | None = None
+    freight_charges: list[Charge] = Field(default_factory=list)
 
 
-class ArrivalNotice(Tolerant):
+class ArrivalNotice(CargoDocument):
     """UL290 到着通知 (A/N)."""
 
-    bl_no: str | None = None
-    shipper: Party | None = None
-    consignee: Party | None = None
-    notify_party: Party | None = None
-    vessel_name: str | None = None
-    call_sign: str | None = None
-    voyage_no: str | None = None
-    eta: dt.date | None = None
-    port_of_loading: str | None = None
-    port_of_discharge: str | None = None
-    cy_code: str | None = None  # 蔵置場所 / 搬入先 named on the A/N
-    cy_name: str | None = None
-    commodity: str | None = None
-    marks_and_numbers: str | None = None
-    total_packages: int | None = None
-    package_unit: str | None = None
-    gross_weight: Decimal | None = None
-    gross_weight_unit: str | None = None
-    measurement: Decimal | None = None
-    freight_amount: Decimal | None = None
-    freight_currency: str | None = None
-    free_time_until: dt.date | None = None
+    storage_facility: Facility | None = None  # 蔵置場所 (CY/CFS)
+    charges: list[Charge] = Field(default_factory=list)
+    free_time_expiry_date: dt.date | None = None
 
 
-class BlReference(Tolerant):
-    bl_no: str | None = None
+class SharedItems(CargoDocument):
+    """The trade's shared items (Cyber Port root ``DealInformations``) and its 取引管理番号."""
 
-
-class SharedItems(Tolerant):
-    """The trade's shared items (Cyber Port root ``DealInformations``)."""
-
-    trade_no: str | None = None  # 取引管理番号
-    shipper: Party | None = None
-    consignee: Party | None = None
-    notify_party: Party | None = None
-    bill_of_lading: BlReference | None = None
-    sea_way: bool | None = None
-    commodity: str | None = None
-    scac_code: str | None = None
-    booking_no: str | None = None
-    total_packages: int | None = None
-    vessel_name: str | None = None
-    voyage_no: str | None = None
+    trade_no: str | None = None
 
 
 class CompanyMaster(Tolerant):
@@ -338,7 +316,8 @@ class PreviousResults(Tolerant):
 
 
 class TradeBundle(Tolerant):
-    """Everything the prefill engine reads for one trade."""
+    """Everything the prefill engine reads for one trade. Form and shared-item names follow the forms
+    service's schemas (services/forms/forms/domain); fields marked "bridge" are the bridge's own."""
 
     si: ShippingInstruction | None = Field(default=None, alias="SI")
     bk: BookingConfirmation | None = Field(default=None, alias="BK")
@@ -347,7 +326,6 @@ class TradeBundle(Tolerant):
     bl: BillOfLading | None = Field(default=None, alias="BL")
     an: ArrivalNotice | None = Field(default=None, alias="AN")
     shared: SharedItems | None = None
-    containers: list[Container] = Field(default_factory=list)
     master: MasterData = Field(default_factory=MasterData)
     previous: PreviousResults = Field(default_factory=PreviousResults)
     processing: Literal["new", "correct", "cancel"] = "new"

@@ -145,9 +145,19 @@ def country_code_of(text: str) -> str | None:
     return _port_tables()[2].get(key)
 
 
+def _place_text(value: Any) -> str:
+    """A Location (``{code, name}``) or plain text: the code when the form gives one, else the name."""
+    if isinstance(value, Mapping):
+        picked = value.get("code") or value.get("name")
+        if not picked:
+            raise TransformFailed("the place has neither a code nor a name")
+        return _text(picked)
+    return _text(value)
+
+
 def _locode(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
     """T1: port name or code → UN/LOCODE; an unlisted port in a known country → country + ZZZ (ACL rule ✅)."""
-    text = _key(_text(value))
+    text = _key(_place_text(value))
     by_name, codes, _ = _port_tables()
     for port in ctx.bundle.master.ports:
         if _key(port.name) == text.split(",")[0].strip() or port.locode == text:
@@ -169,6 +179,14 @@ def _locode(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
 
 def _port_name(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
     """A port's name for name items next to LOCODE items; the form's own wording when it has one."""
+    if isinstance(value, Mapping):
+        if value.get("name"):
+            return Derived(normalize_text(_text(value["name"])).upper().split(",")[0].strip())
+        code = _locode(value, ctx, args).value
+        names = [name for name, locode in _port_tables()[0].items() if locode == code]
+        if not names:
+            raise TransformFailed(f"no name known for port {code}")
+        return Derived(names[0])
     text = normalize_text(_text(value)).upper()
     return Derived(text.split(",")[0].strip())
 
@@ -213,8 +231,13 @@ def _decimal(value: Any) -> Decimal:
 def _amount(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
     """T7: JPY amounts are floored to integers ([S5]); other currencies keep their decimals 🔶."""
     amount = _decimal(value)
-    currency_path = str(args.get("currency", ""))
-    currency = resolve_path(ctx.tree, currency_path, ctx.element) if currency_path else "JPY"
+    currency_source = str(args.get("currency", ""))
+    if currency_source.startswith("rule:"):
+        currency = RULES[currency_source.removeprefix("rule:")](ctx)
+    elif currency_source:
+        currency = resolve_path(ctx.tree, currency_source, ctx.element)
+    else:
+        currency = "JPY"
     if currency is None or str(currency).upper() == "JPY":
         return Derived(str(amount.to_integral_value(rounding=ROUND_FLOOR)))
     return Derived(format_decimal(amount))
@@ -234,10 +257,27 @@ def _digits(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
     return Derived(re.sub(r"[^0-9]", "", normalize_text(_text(value))))
 
 
-def _flag(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
-    """A yes/no value → the code the map gives for ``true`` / ``false`` (e.g. 空/実入表示 4/5)."""
-    truthy = value is True or str(value).strip().lower() in {"true", "1", "yes", "y"}
-    return Derived(str(args["true" if truthy else "false"]))
+def _map_value(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    """A form value → the NACCS code the map lists for it (e.g. 空/実入表示: EMPTY → 4, LADEN → 5)."""
+    key = _text(value).upper()
+    table = {str(k).upper(): str(v) for k, v in args.items()}
+    if key not in table:
+        raise TransformFailed(f"{key!r} has no NACCS code (known: {', '.join(sorted(table))})")
+    return Derived(table[key])
+
+
+def _goods_summary(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
+    """The goods description of a whole shipment: the text, or the commodity lines' descriptions joined."""
+    if isinstance(value, list):
+        parts = [
+            _text(line["description"])
+            for line in value
+            if isinstance(line, Mapping) and line.get("description")
+        ]
+        if not parts:
+            raise TransformFailed("the commodity lines carry no description")
+        return Derived("; ".join(dict.fromkeys(parts)))
+    return Derived(_text(value))
 
 
 def _upper(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
@@ -259,7 +299,14 @@ def _master_lookup(value: Any, ctx: Context, args: Mapping[str, str | int]) -> D
 
 
 def _call_sign(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
-    """T8: vessel → call sign (船舶コード) via the vessel master; a known call sign passes through."""
+    """T8: vessel → call sign (船舶コード): the form's call sign when it gives one (the carrier's), else the
+    vessel master by name; a known call sign passes through."""
+    if isinstance(value, Mapping):
+        if value.get("callSign"):
+            return Derived(_text(value["callSign"]).upper())
+        if not value.get("name"):
+            raise TransformFailed("the vessel has neither a call sign nor a name")
+        value = value["name"]
     needle = _key(_text(value))
     for vessel in ctx.bundle.master.vessels:
         if _key(vessel.call_sign) == needle:
@@ -380,8 +427,8 @@ def _company(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived
     if wanted == "code":
         if company is not None and company.corporate_number:
             return Derived(importer_exporter_code(company.corporate_number, company.branch_no), via)
-        if value.get("naccsCode"):
-            return Derived(_text(value["naccsCode"]))
+        if value.get("naccsTraderCode"):
+            return Derived(_text(value["naccsTraderCode"]))
         if value.get("corporateNumber"):
             return Derived(importer_exporter_code(value["corporateNumber"], value.get("branchNo")))
         raise TransformFailed("no 法人番号 for this party: add it to the company master")
@@ -417,8 +464,8 @@ def _party(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
         raise TransformFailed("expected a party")
     wanted = str(args["field"])
     if wanted == "code":
-        if value.get("naccsCode"):
-            return Derived(_text(value["naccsCode"]))
+        if value.get("naccsTraderCode"):
+            return Derived(_text(value["naccsTraderCode"]))
         raise TransformFailed("the party has no NACCS code")
     if wanted == "name":
         name = value.get("nameEn") or value.get("name")
@@ -490,7 +537,8 @@ TRANSFORMS: dict[str, TransformFunction] = {
     "quantity": _quantity,
     "digits": _digits,
     "upper": _upper,
-    "flag": _flag,
+    "map_value": _map_value,
+    "goods_summary": _goods_summary,
     "master_lookup": _master_lookup,
     "call_sign": _call_sign,
     "hs9": _hs9,
@@ -523,7 +571,7 @@ def _invoice_jpy(ctx: Context) -> Decimal | None:
     invoice = ctx.bundle.iv
     if invoice is None or invoice.total_amount is None:
         return None
-    currency = (invoice.currency or "JPY").upper()
+    currency = (invoice.currency_code or "JPY").upper()
     if currency == "JPY":
         return invoice.total_amount
     rate = ctx.config.exchange_rates_to_jpy.get(currency)
@@ -555,44 +603,42 @@ def _fob_amount(ctx: Context) -> Decimal | None:
 
 
 def _fob_currency(ctx: Context) -> str | None:
-    return None if _fob_amount(ctx) is None or ctx.bundle.iv is None else ctx.bundle.iv.currency
+    return (
+        None if _fob_amount(ctx) is None or ctx.bundle.iv is None else ctx.bundle.iv.currency_code
+    )
 
 
 def _container_count(ctx: Context) -> str | None:
     """T6 ✅ [S14]: FCL → the number of containers (1-200); LCL → 7nn (same shipper) / 9nn (several shippers)."""
     bundle = ctx.bundle
-    count = len(bundle.containers)
+    count = len(bundle.shared.containers) if bundle.shared is not None else 0
     if count == 0 and bundle.bk is not None:
         count = sum(r.quantity or 0 for r in bundle.bk.container_requests)
     if count == 0:
         return None
-    service = bundle.bk.service_type if bundle.bk else None
-    if service == "LCL":
-        return str(ctx.config.multi_shipper_lcl_prefix + count)
-    if service == "LCL_SAME_SHIPPER":
-        return str(ctx.config.same_shipper_lcl_prefix + count)
+    if bundle.bk is not None and (bundle.bk.cargo_movement_type or "").upper() == "LCL":
+        same = bundle.bk.same_shipper_consolidation
+        prefix = ctx.config.same_shipper_lcl_prefix if same else ctx.config.multi_shipper_lcl_prefix
+        return str(prefix + count)
     if count > 200:
         raise TransformFailed(f"{count} containers exceed the 200 NACCS takes per declaration")
     return str(count)
 
 
 def _carry_in_from_booking(ctx: Context) -> list[dict[str, Any]] | None:
-    """ECR 搬入予定先 when the S/I names none: the carrier's CY with the packing-list totals (one place)."""
+    """ECR 搬入予定先 when the S/I names none: the booking's return facility (CY/CFS) with the shipment's
+    totals (packing list, else S/I) as one place."""
     bundle = ctx.bundle
-    if bundle.bk is None or not bundle.bk.cy_code:
+    facility = bundle.bk.return_facility if bundle.bk is not None else None
+    if facility is None or not facility.bonded_area_code:
         return None
-    place: dict[str, Any] = {"bondedAreaCode": bundle.bk.cy_code, "name": bundle.bk.cy_name}
-    if bundle.pl is not None:
+    place: dict[str, Any] = {"bondedAreaCode": facility.bonded_area_code, "name": facility.name}
+    totals = bundle.pl if bundle.pl is not None else bundle.si
+    if totals is not None:
         place.update(
-            packages=bundle.pl.total_packages,
-            grossWeight=bundle.pl.total_gross_weight,
-            measurement=bundle.pl.total_measurement,
-        )
-    elif bundle.si is not None:  # S/I + booking only: the S/I's totals
-        place.update(
-            packages=bundle.si.total_packages,
-            grossWeight=bundle.si.commodity_total_gross_weight,
-            measurement=bundle.si.commodity_total_measurement,
+            packages=totals.total_packages,
+            grossWeight=totals.commodity_total_gross_weight,
+            measurement=totals.commodity_total_measurement,
         )
     if bundle.si is not None and bundle.si.carry_in_date is not None:
         place["date"] = bundle.si.carry_in_date
@@ -638,13 +684,13 @@ def _exporter(ctx: Context) -> Any:
 
 
 def _container_list(ctx: Context) -> Any:
-    return ctx.tree.get("containers") or None
+    return ctx.tree.get("shared", {}).get("containers") or None
 
 
 def _bl_numbers(ctx: Context) -> Any:
     """B/L番号 repeats of an import: the A/N's, else the B/L's, else the shared item."""
-    for root, path in (("AN", "blNo"), ("BL", "blNo")):
-        number = ctx.tree.get(root, {}).get(path)
+    for root in ("AN", "BL"):
+        number = ctx.tree.get(root, {}).get("billOfLading", {}).get("blNo")
         if number:
             return [{"blNo": number}]
     shared = ctx.tree.get("shared", {}).get("billOfLading", {}).get("blNo")
@@ -653,7 +699,37 @@ def _bl_numbers(ctx: Context) -> Any:
 
 def _insurance_currency(ctx: Context) -> str | None:
     invoice = ctx.bundle.iv
-    return invoice.currency if invoice and invoice.insurance_amount is not None else None
+    return invoice.currency_code if invoice and invoice.insurance_amount is not None else None
+
+
+FREIGHT_CHARGE = re.compile(r"FREIGHT|O/F|OCEAN")
+
+
+def _freight_charges(ctx: Context) -> list[tuple[Decimal, str | None]]:
+    """Ocean-freight charges of the A/N (else the B/L) that carry an amount."""
+    sources = (ctx.bundle.an.charges if ctx.bundle.an else []) or (
+        ctx.bundle.bl.freight_charges if ctx.bundle.bl else []
+    )
+    return [
+        (charge.amount, charge.currency_code)
+        for charge in sources
+        if charge.amount is not None and FREIGHT_CHARGE.search(_key(charge.description or ""))
+    ]
+
+
+def _freight_amount(ctx: Context) -> Decimal | None:
+    """運賃: the sum of the freight charges, when they share one currency; prepaid freight shown without an
+    amount leaves it to the broker."""
+    charges = _freight_charges(ctx)
+    if not charges or len({currency for _, currency in charges}) != 1:
+        return None
+    return sum((amount for amount, _ in charges), Decimal(0))
+
+
+def _freight_currency(ctx: Context) -> str | None:
+    charges = _freight_charges(ctx)
+    currencies = {currency for _, currency in charges}
+    return currencies.pop() if len(currencies) == 1 else None
 
 
 RULES: dict[str, Callable[[Context], Any]] = {
@@ -671,6 +747,8 @@ RULES: dict[str, Callable[[Context], Any]] = {
     "container_list": _container_list,
     "bl_numbers": _bl_numbers,
     "insurance_currency": _insurance_currency,
+    "freight_amount": _freight_amount,
+    "freight_currency": _freight_currency,
 }
 
 CONFIG_KEYS = frozenset(PrefillConfig.model_fields) - {"today"}
@@ -679,21 +757,25 @@ CONFIG_KEYS = frozenset(PrefillConfig.model_fields) - {"today"}
 RULE_INPUTS: dict[str, tuple[str, ...]] = {
     "processing_kind": (),
     "today": (),
-    "value_class": ("IV.totalAmount", "IV.currency"),
+    "value_class": ("IV.totalAmount", "IV.currencyCode"),
     "fob_amount": ("IV.totalAmount", "IV.incoterms", "IV.freightAmount", "IV.insuranceAmount"),
-    "fob_currency": ("IV.currency",),
-    "container_count": ("containers", "BK.containerRequests", "BK.serviceType"),
+    "fob_currency": ("IV.currencyCode",),
+    "container_count": ("shared.containers", "BK.containerRequests", "BK.cargoMovementType"),
     "carry_in_from_booking": (
-        "BK.cyCode",
+        "BK.returnFacility",
         "PL.totalPackages",
-        "PL.totalGrossWeight",
+        "PL.commodityTotalGrossWeight",
+        "SI.totalPackages",
+        "SI.commodityTotalGrossWeight",
         "SI.carryInDate",
     ),
     "consignee": ("SI.consignee", "SI.notifyParty", "shared.consignee"),
     "exporter": ("SI.shipper", "shared.shipper"),
     "importer": ("AN.consignee", "AN.notifyParty", "BL.consignee", "shared.consignee"),
     "import_exporter": ("AN.shipper", "BL.shipper", "shared.shipper"),
-    "container_list": ("containers",),
-    "bl_numbers": ("AN.blNo", "BL.blNo", "shared.billOfLading.blNo"),
-    "insurance_currency": ("IV.currency", "IV.insuranceAmount"),
+    "container_list": ("shared.containers",),
+    "bl_numbers": ("AN.billOfLading.blNo", "BL.billOfLading.blNo", "shared.billOfLading.blNo"),
+    "insurance_currency": ("IV.currencyCode", "IV.insuranceAmount"),
+    "freight_amount": ("AN.charges", "BL.freightCharges"),
+    "freight_currency": ("AN.charges", "BL.freightCharges"),
 }

@@ -6,6 +6,8 @@
   (not yet classified) and the S/I gives no carry-in date.
 * ``import_fcl``: ホクト家具株式会社 (Yokohama) imports wooden chairs CIF from Ho Chi Minh City, 1×40' on WAN HAI 316,
   freight prepaid (the A/N shows no freight amount).
+
+Form and shared-item names follow the forms service's schemas (services/forms/forms/domain).
 """
 
 from __future__ import annotations
@@ -139,6 +141,7 @@ def config() -> PrefillConfig:
 @pytest.fixture
 def export_fcl() -> TradeBundle:
     marks = "PMS\nLOS ANGELES\nC/NO. 1-120\nMADE IN JAPAN"
+    vessel = {"name": "ONE HARMONY"}
     return TradeBundle.model_validate(
         {
             "SI": {
@@ -156,51 +159,51 @@ def export_fcl() -> TradeBundle:
                 "notifyParty": {"name": "SAME AS CONSIGNEE"},
                 "bookingNo": "ONEYTYOE12345600",
                 "scacCode": "ONEY",
-                "vesselName": "ONE HARMONY",
-                "voyageNo": "025E",
-                "portOfLoading": "Tokyo, Japan",
-                "portOfDischarge": "Los Angeles, CA",
-                "placeOfDelivery": "Los Angeles",
-                "finalDestination": "Los Angeles",
-                "commodity": "Industrial AC servo motors",
+                "vessel": vessel,
+                "voyageNumber": "025E",
+                "portOfLoading": {"name": "Tokyo, Japan"},
+                "portOfDischarge": {"name": "Los Angeles, CA"},
+                "placeOfDelivery": {"name": "Los Angeles"},
+                "finalDestination": {"code": "USLAX", "name": "Los Angeles"},
+                "commodity": [{"description": "Industrial AC servo motors"}],
                 "marksAndNumbers": marks,
                 "totalPackages": 120,
-                "packageUnit": "CARTONS",
+                "totalPackagesUnitCode": "CARTONS",
                 "commodityTotalGrossWeight": "8450.5",
                 "commodityTotalGrossWeightUnitCode": "KGS",
                 "commodityTotalMeasurement": "48.2",
                 "commodityTotalMeasurementUnitCode": "CBM",
+                "incoterms": "FOB",
                 "invoiceNo": "MD-2026-1122",
                 "shipperReference": "PO-88213",
                 "remarks": "取扱注意 精密機器につき横積み厳禁",
                 "carryInDate": "2026-11-27",
-                "numberOfOriginalBls": 3,
+                "billOfLading": {"numberOfOriginals": 3},
             },
             "BK": {
                 "bookingNo": "ONEYTYOE12345600",
                 "bookingDate": "2026-11-10",
                 "scacCode": "ONEY",
-                "vesselName": "ONE HARMONY",
-                "voyageNo": "025E",
-                "portOfLoading": "JPTYO",
-                "portOfDischarge": "USLAX",
-                "etd": "2026-12-01",
-                "cyCode": "1AW61",
-                "cyName": "Ohi container terminal",
-                "serviceType": "FCL",
-                "containerRequests": [{"sizeType": "45G1", "quantity": 2}],
+                "vessel": vessel,
+                "voyageNumber": "025E",
+                "portOfLoading": {"code": "JPTYO"},
+                "portOfDischarge": {"code": "USLAX"},
+                "estimatedDepartureDate": "2026-12-01",
+                "returnFacility": {"bondedAreaCode": "1AW61", "name": "Ohi container terminal"},
+                "cargoMovementType": "FCL",
+                "containerRequests": [{"sizeTypeCode": "45G1", "quantity": 2}],
             },
             "IV": {
                 "invoiceNo": "MD-2026-1122",
                 "incoterms": "FOB",
-                "currency": "USD",
+                "currencyCode": "USD",
                 "totalAmount": "182400.00",
-                "lines": [
+                "commodity": [
                     {
                         "productCode": "SRV-750",
                         "description": "AC servo motor 750W",
                         "quantity": 80,
-                        "quantityUnit": "PCS",
+                        "quantityUnitCode": "PCS",
                         "netWeight": "3360",
                         "amount": "121600.00",
                     },
@@ -208,7 +211,7 @@ def export_fcl() -> TradeBundle:
                         "productCode": "SRV-1K5",
                         "description": "AC servo motor 1.5kW",
                         "quantity": 40,
-                        "quantityUnit": "PCS",
+                        "quantityUnitCode": "PCS",
                         "netWeight": "2720",
                         "amount": "60800.00",
                     },
@@ -216,28 +219,31 @@ def export_fcl() -> TradeBundle:
             },
             "PL": {
                 "totalPackages": 120,
-                "packageUnit": "CTNS",
-                "totalGrossWeight": "8450.5",
-                "grossWeightUnit": "KG",
-                "totalMeasurement": "48.2",
-                "measurementUnit": "M3",
+                "totalPackagesUnitCode": "CTNS",
+                "commodityTotalGrossWeight": "8450.5",
+                "commodityTotalGrossWeightUnitCode": "KG",
+                "commodityTotalMeasurement": "48.2",
+                "commodityTotalMeasurementUnitCode": "M3",
                 "marksAndNumbers": marks,
             },
-            "shared": {"tradeNo": "EXP-2026-000123", "scacCode": "ONEY"},
-            "containers": [
-                {
-                    "containerNo": "ONEU1234565",
-                    "sealNo": "JP778812",
-                    "sizeType": "45G1",
-                    "tareWeight": "3900",
-                },
-                {
-                    "containerNo": "ONEU7654320",
-                    "sealNo": "JP778813",
-                    "sizeType": "45G1",
-                    "tareWeight": "3900",
-                },
-            ],
+            "shared": {
+                "tradeNo": "EXP-2026-000123",
+                "scacCode": "ONEY",
+                "containers": [
+                    {
+                        "containerNo": "ONEU1234565",
+                        "sealNumbers": ["JP778812"],
+                        "sizeTypeCode": "45G1",
+                        "tareWeight": "3900",
+                    },
+                    {
+                        "containerNo": "ONEU7654320",
+                        "sealNumbers": ["JP778813"],
+                        "sizeTypeCode": "45G1",
+                        "tareWeight": "3900",
+                    },
+                ],
+            },
             "master": MASTER,
             "previous": {"exportControlNo": "1ECR2611220001"},
         }
@@ -265,10 +271,13 @@ def export_lcl() -> TradeBundle:
                 "portOfLoading": "Kobe",
                 "portOfDischarge": "Hamburg",
                 "finalDestination": "Hamburg, Germany",
-                "commodity": "Polypropylene resin pellets",
+                "commodity": [
+                    {"description": "Polypropylene resin pellets"},
+                    {"description": "Polypropylene resin pellets"},
+                ],
                 "marksAndNumbers": "HKS HAMBURG NO.1-40",
                 "totalPackages": 40,
-                "packageUnit": "BAGS",
+                "totalPackagesUnitCode": "BAGS",
                 "commodityTotalGrossWeight": "1020",
                 "commodityTotalGrossWeightUnitCode": "KGM",
                 "commodityTotalMeasurement": "2.1",
@@ -277,23 +286,23 @@ def export_lcl() -> TradeBundle:
             "BK": {
                 "bookingNo": "KBE0098812",
                 "scacCode": "NYKS",
-                "vesselName": "NYK Delphinus",
-                "voyageNo": "112W",
-                "portOfLoading": "Kobe",
-                "portOfDischarge": "Hamburg",
-                "etd": "2026-12-04",
-                "cyCode": "3DK05",
-                "serviceType": "LCL",
-                "containerRequests": [{"sizeType": "22G1", "quantity": 1}],
+                "vessel": {"name": "NYK Delphinus"},
+                "voyageNumber": "112W",
+                "portOfLoading": {"name": "Kobe"},
+                "portOfDischarge": {"name": "Hamburg"},
+                "estimatedDepartureDate": "2026-12-04",
+                "returnFacility": {"bondedAreaCode": "3DK05"},
+                "cargoMovementType": "LCL",
+                "containerRequests": [{"sizeTypeCode": "22G1", "quantity": 1}],
             },
             "IV": {
                 "invoiceNo": "NK-4471",
                 "incoterms": "CIF",
-                "currency": "EUR",
+                "currencyCode": "EUR",
                 "totalAmount": "9360.00",
                 "freightAmount": "640.00",
                 "insuranceAmount": "20.00",
-                "lines": [
+                "commodity": [
                     {
                         "productCode": "PP-H700",
                         "description": "Polypropylene homopolymer H700",
@@ -310,9 +319,9 @@ def export_lcl() -> TradeBundle:
             },
             "PL": {
                 "totalPackages": 40,
-                "packageUnit": "BAG",
-                "totalGrossWeight": "1020",
-                "grossWeightUnit": "KG",
+                "totalPackagesUnitCode": "BAG",
+                "commodityTotalGrossWeight": "1020",
+                "commodityTotalGrossWeightUnitCode": "KG",
             },
             "shared": {"tradeNo": "EXP-2026-000124"},
             "master": MASTER,
@@ -326,7 +335,7 @@ def import_fcl() -> TradeBundle:
     return TradeBundle.model_validate(
         {
             "AN": {
-                "blNo": "WHLC035E812345",
+                "billOfLading": {"blNo": "WHLC035E812345"},
                 "shipper": {
                     "name": "Saigon Oak Furniture JSC",
                     "address": "Lot C5, Street 12, Tan Thuan EPZ, District 7, Ho Chi Minh City, Vietnam",
@@ -334,35 +343,35 @@ def import_fcl() -> TradeBundle:
                 },
                 "consignee": {"companyId": "hokuto-kagu", "name": "HOKUTO KAGU CO., LTD."},
                 "notifyParty": {"name": "HOKUTO KAGU CO., LTD."},
-                "vesselName": "WAN HAI 316",
-                "voyageNo": "N035",
-                "eta": "2026-11-25",
-                "portOfLoading": "Ho Chi Minh City, Vietnam",
-                "portOfDischarge": "Yokohama",
-                "cyCode": "2DW11",
-                "cyName": "Honmoku BC terminal",
-                "commodity": "Wooden chairs and tables",
+                "vessel": {"name": "WAN HAI 316"},
+                "voyageNumber": "N035",
+                "estimatedArrivalDate": "2026-11-25",
+                "portOfLoading": {"name": "Ho Chi Minh City, Vietnam"},
+                "portOfDischarge": {"code": "JPYOK", "name": "Yokohama"},
+                "storageFacility": {"bondedAreaCode": "2DW11", "name": "Honmoku BC terminal"},
+                "commodity": [{"description": "Wooden chairs and tables"}],
                 "marksAndNumbers": "HOKUTO YOKOHAMA C/NO.1-210",
                 "totalPackages": 210,
-                "packageUnit": "CARTONS",
-                "grossWeight": "6240",
-                "grossWeightUnit": "KGS",
-                "measurement": "64.8",
+                "totalPackagesUnitCode": "CARTONS",
+                "commodityTotalGrossWeight": "6240",
+                "commodityTotalGrossWeightUnitCode": "KGS",
+                "commodityTotalMeasurement": "64.8",
+                "charges": [{"description": "Ocean freight", "paymentTerm": "PRE"}],
             },
             "IV": {
                 "invoiceNo": "SOF-24-0917",
                 "incoterms": "CIF",
-                "currency": "USD",
+                "currencyCode": "USD",
                 "totalAmount": "41580.00",
                 "insuranceAmount": "46.00",
-                "lines": [
+                "commodity": [
                     {
                         "productCode": "CH-OAK-01",
                         "description": "Oak dining chair",
                         "quantity": 360,
                         "netWeight": "2880",
                         "amount": "25200.00",
-                        "originCountryCode": "VN",
+                        "countryOfOriginCode": "VN",
                     },
                     {
                         "productCode": "TB-OAK-12",
@@ -373,10 +382,16 @@ def import_fcl() -> TradeBundle:
                     },
                 ],
             },
-            "shared": {"tradeNo": "IMP-2026-000045"},
-            "containers": [
-                {"containerNo": "WHSU5123450", "sealNo": "WHL0091234", "sizeType": "45G1"}
-            ],
+            "shared": {
+                "tradeNo": "IMP-2026-000045",
+                "containers": [
+                    {
+                        "containerNo": "WHSU5123450",
+                        "sealNumbers": ["WHL0091234"],
+                        "sizeTypeCode": "45G1",
+                    }
+                ],
+            },
             "master": MASTER,
         }
     )

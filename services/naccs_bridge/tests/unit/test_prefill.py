@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from naccs_bridge.domain.bundle import CarryInPlace, MasterData, TradeBundle
+from naccs_bridge.domain.bundle import CarryInPlace, Charge, MasterData, TradeBundle
 from naccs_bridge.domain.loading import load_field_map
 from naccs_bridge.domain.prefill import AutofillReport, NaccsForm, autofill_report, prefill
 from naccs_bridge.domain.specs import SourceKind
@@ -137,13 +137,13 @@ def test_each_value_says_where_it_came_from(export_fcl: TradeBundle, config: Pre
     assert (vessel.value, vessel.provenance.kind, vessel.provenance.source) == (
         "9V7654",
         SourceKind.MASTER,
-        "form:BK.vesselName",
+        "form:BK.vessel",
     )
     hs = form.get("hs_code", 1)
     assert hs.provenance is not None
     assert (hs.value, hs.provenance.source, hs.provenance.transform) == (
         "850152000",
-        "form:IV.lines.1.productCode",
+        "form:IV.commodity.1.productCode",
         "master_lookup > hs9",
     )
     assert form.get("quantity1", 0).value == "80"  # product unit NO: the piece count
@@ -273,7 +273,7 @@ def test_jpy_amounts_are_floored_and_other_currencies_keep_decimals(
     jpy = export_fcl.model_copy(
         update={
             "iv": invoice.model_copy(
-                update={"currency": "JPY", "total_amount": Decimal("27788640.9")}
+                update={"currency_code": "JPY", "total_amount": Decimal("27788640.9")}
             )
         }
     )
@@ -311,3 +311,29 @@ def test_every_full_map_prefills_without_crashing_on_every_fixture(
                 len(i.value.encode("shift_jis")) <= load_field_map(code).item(i.key).width
                 for i in form.items
             )
+
+
+def test_collect_freight_on_the_arrival_notice_fills_the_freight_items(
+    import_fcl: TradeBundle, config: PrefillConfig
+) -> None:
+    an = import_fcl.an
+    assert an is not None
+    charges = [
+        Charge(
+            description="OCEAN FREIGHT",
+            amount=Decimal("1850.00"),
+            currency_code="USD",
+            payment_term="COL",
+        ),
+        Charge(
+            description="O/F BAF", amount=Decimal("210.50"), currency_code="USD", payment_term="COL"
+        ),
+        Charge(description="THC", amount=Decimal("45000"), currency_code="JPY", payment_term="COL"),
+    ]
+    bundle = import_fcl.model_copy(update={"an": an.model_copy(update={"charges": charges})})
+    form, report = fill("IDA", bundle, config)
+    assert (form.get("freight_currency").value, form.get("freight_amount").value) == (
+        "USD",
+        "2060.5",
+    )
+    assert "freight_amount" not in report.remaining_for_person

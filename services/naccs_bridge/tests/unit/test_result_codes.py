@@ -38,24 +38,28 @@ def test_the_repeat_number_selects_the_line_of_the_form() -> None:
     bl = map_result_code(code("R0120-BLN -0002"), load_field_map("IDA"))
     assert bl.item_keys == ("bl_no",)
     assert bl.repeat_no == 2
-    assert bl.form_fields == ("AN.blNo", "BL.blNo", "shared.billOfLading.blNo")
+    assert bl.form_fields == (
+        "AN.billOfLading.blNo",
+        "BL.billOfLading.blNo",
+        "shared.billOfLading.blNo",
+    )
     assert "B/L番号と他の項目との関係が正しくありません" in bl.message_ja
     container = map_result_code(code("S0001-CNO -0003"), load_field_map("VAE"))
-    assert container.form_fields == ("containers",)
+    assert container.form_fields == ("shared.containers",)
 
 
 def test_line_items_map_to_the_indexed_invoice_line() -> None:
     eda = load_field_map("EDA")
     assert form_fields_of(eda, eda.item("description"), 1) == (
-        "IV.lines.1.description",
-        "PL.lines.1.description",
+        "IV.commodity.1.description",
+        "PL.commodity.1.description",
     )
 
 
 def test_master_data_behind_an_item_is_named() -> None:
     mapped = map_result_code(code("E0301-SEN -0000"), load_field_map("EDA"))
     assert mapped.item_keys == ("vessel_code",)
-    assert mapped.form_fields == ("BK.callSign", "BK.vesselName", "SI.vesselName")
+    assert mapped.form_fields == ("BK.vessel", "SI.vessel")
     assert mapped.master_tables == ("vessels",)
     assert mapped.message_en == "A business condition is not met (Vessel code (call sign))."
 

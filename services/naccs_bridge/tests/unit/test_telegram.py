@@ -166,7 +166,7 @@ def test_eda_line_block_is_184_bytes_and_ida_383_as_in_the_public_code(
         invoice = bundle.iv
         assert invoice is not None
         one_line = bundle.model_copy(
-            update={"iv": invoice.model_copy(update={"lines": invoice.lines[:1]})}
+            update={"iv": invoice.model_copy(update={"commodity": invoice.commodity[:1]})}
         )
         assert len(both) - len(telegram_for(code, one_line, config)) == block
 

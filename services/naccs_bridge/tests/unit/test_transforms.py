@@ -103,14 +103,16 @@ def test_full_width_latin_is_converted_to_half_width() -> None:
 
 
 @pytest.mark.parametrize(
-    ("service", "containers", "count"),
-    [("FCL", 2, "2"), ("LCL", 1, "901"), ("LCL_SAME_SHIPPER", 3, "703")],
+    ("movement", "same_shipper", "containers", "count"),
+    [("FCL", False, 2, "2"), ("LCL", False, 1, "901"), ("LCL", True, 3, "703")],
 )
-def test_container_count_rule(service: str, containers: int, count: str) -> None:
+def test_container_count_rule(
+    movement: str, same_shipper: bool, containers: int, count: str
+) -> None:
     bundle = TradeBundle.model_validate(
         {
-            "BK": {"serviceType": service},
-            "containers": [{"containerNo": f"C{i}"} for i in range(containers)],
+            "BK": {"cargoMovementType": movement, "sameShipperConsolidation": same_shipper},
+            "shared": {"containers": [{"containerNo": f"C{i}"} for i in range(containers)]},
         }
     )
     assert RULES["container_count"](Context(bundle=bundle, config=CONFIG)) == count
@@ -133,7 +135,7 @@ def test_amounts_dates_and_digits() -> None:
 
 def test_fob_is_left_to_a_person_for_cif_without_freight() -> None:
     bundle = TradeBundle.model_validate(
-        {"IV": {"incoterms": "CIF", "currency": "USD", "totalAmount": "1000"}}
+        {"IV": {"incoterms": "CIF", "currencyCode": "USD", "totalAmount": "1000"}}
     )
     assert RULES["fob_amount"](Context(bundle=bundle, config=CONFIG)) is None
 
@@ -143,3 +145,29 @@ def test_to_order_consignee_is_replaced_by_the_notify_party() -> None:
         {"SI": {"consignee": {"name": "TO ORDER"}, "notifyParty": {"name": "ACME TRADING LLC"}}}
     )
     assert RULES["consignee"](Context(bundle=bundle, config=CONFIG))["name"] == "ACME TRADING LLC"
+
+
+def test_places_and_vessels_come_as_form_objects_too() -> None:
+    assert run("locode", {"code": "JPUKB", "name": "Kobe"}) == "JPUKB"
+    assert run("locode", {"name": "Kobe"}) == "JPUKB"
+    assert run("port_name", {"code": "JPUKB"}) == "KOBE"
+    assert (
+        run("call_sign", {"name": "X", "callSign": "jxyz7"}) == "JXYZ7"
+    )  # the carrier's call sign
+    with pytest.raises(TransformFailed, match="not in the vessel master"):
+        run("call_sign", {"name": "UNKNOWN MARU"})
+
+
+def test_goods_summary_joins_distinct_line_descriptions() -> None:
+    lines = [
+        {"description": "Oak chair"},
+        {"description": "Oak table"},
+        {"description": "Oak chair"},
+    ]
+    assert run("goods_summary", lines) == "Oak chair; Oak table"
+
+
+def test_map_value_names_the_known_codes() -> None:
+    assert run("map_value", "empty", EMPTY="4", LADEN="5") == "4"
+    with pytest.raises(TransformFailed, match="known: EMPTY, LADEN"):
+        run("map_value", "HALF", EMPTY="4", LADEN="5")
