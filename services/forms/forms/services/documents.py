@@ -175,6 +175,27 @@ def own_values(form_code: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return residue
 
 
+def overlay(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """``patch`` laid over ``base``: objects merge key by key, lists of objects line by line (the
+    patch's length wins), anything else is replaced."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in patch.items():
+        merged[key] = _overlay_value(merged.get(key), value)
+    return merged
+
+
+def _overlay_value(base: Any, patch: Any) -> Any:
+    if isinstance(base, dict) and isinstance(patch, dict):
+        return overlay(base, patch)
+    if isinstance(base, list) and isinstance(patch, list):
+        if all(isinstance(item, dict) for item in (*base, *patch)):
+            return [
+                _overlay_value(base[i] if i < len(base) else None, item)
+                for i, item in enumerate(patch)
+            ]
+    return copy.deepcopy(patch)
+
+
 def _remove_leaf(document: dict[str, Any], path: str) -> None:
     parts = split_path(path)
     parent: Any = document
@@ -326,7 +347,9 @@ async def create_form(
         return _view(ws, existing), False
     form_id = caller.new_id()
     empty_view = apply_shared(form_code, {}, ws.shared.values)
-    _refuse_locked_edits(ws, FormState(str(form_id), form_code, empty_view), normalized)
+    # A new form starts from the trade's shared items; the values given are edits on top of them.
+    initial = overlay(empty_view, normalized)
+    _refuse_locked_edits(ws, FormState(str(form_id), form_code, empty_view), initial)
     locks_before = lock_holders(ws.locks())
     form = FormDocument(
         id=form_id,
@@ -334,7 +357,7 @@ async def create_form(
         form_code=form_code,
         custom_id=custom_id,
         status="draft",
-        values=own_values(form_code, normalized),
+        values=own_values(form_code, initial),
         provenance=dict(provenance or {}),
         created_by_org_id=caller.org_id,
         created_by_user_id=caller.user_id,
@@ -343,7 +366,7 @@ async def create_form(
     )
     await repo.add_form(session, form)
     ws.forms.append(form)
-    _merge_shared(ws, form_code, normalized, now)
+    _merge_shared(ws, form_code, initial, now)
     await _record(
         session, caller, ws, form, change=change, topic="created", locks_before=locks_before
     )
