@@ -1,5 +1,6 @@
 """The gateway: the only public entry. Routes ``/api/v1/...`` to the services, serves the merged docs,
-publishes the JWKS, and reports the health of the whole system."""
+publishes the JWKS, reports the health of the whole system, and owns identity and access
+(``/api/v1/auth``, ``/orgs``, ``/users``, ``/clients``: its own routes, not proxied)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,30 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
+import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from gateway.api import identity_routers
+from gateway.api.deps import IdentityRuntime
 from gateway.config import Settings
+from gateway.domain.bootstrap import ensure_demo_operator
+from gateway.domain.clients import provision_service_clients
+from gateway.domain.clock import Clock, Randomness, SystemClock, SystemRandomness
+from gateway.domain.context import Env
+from gateway.domain.crypto import PasswordHashing, SecretBox
+from gateway.domain.mail import Mailer
+from gateway.domain.tokens import AccessTokens
 from gateway.keys import ALGORITHM, KeyRing
 from gateway.openapi import OpenAPIMerger
 from gateway.proxy import ProxyMiddleware, Route, UpstreamProxy
 from shared.auth import TokenVerifier
 from shared.errors import PROBLEM_SCHEMA
 from shared.service import NotReady, create_service_app
+from shared.settings import Environment
+
+log = structlog.get_logger("gateway.app")
 
 DESCRIPTION = """Minato: an open, API-first port-logistics platform with a direct bridge to NACCS.
 
@@ -84,10 +98,86 @@ def system_router() -> APIRouter:
     return router
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def build_identity(
+    settings: Settings, keyring: KeyRing, clock: Clock | None, random: Randomness | None
+) -> IdentityRuntime:
+    clock = clock or SystemClock()
+    return IdentityRuntime(
+        settings=settings,
+        clock=clock,
+        random=random or SystemRandomness(),
+        box=SecretBox(settings.secrets_key.get_secret_value()),
+        hashing=PasswordHashing(settings.hash_concurrency),
+        access_tokens=AccessTokens(
+            keyring,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            ttl_s=settings.access_token_ttl_s,
+            clock=clock,
+        ),
+        mailer=Mailer(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.mail_from,
+            timeout_s=settings.smtp_timeout_s,
+        ),
+    )
+
+
+async def bootstrap_identity(app: FastAPI, identity: IdentityRuntime) -> None:
+    """Provision our services' clients, and in dev the demo operator, once the database is up."""
+    settings = identity.settings
+    demo: tuple[str, str] | None = None
+    if (
+        settings.environment is Environment.DEV
+        and settings.demo_operator_email
+        and settings.demo_operator_password is not None
+    ):
+        demo = (settings.demo_operator_email, settings.demo_operator_password.get_secret_value())
+    if not settings.service_clients and demo is None:
+        return
+    async with app.state.sessionmaker() as session:
+        env = Env(
+            session=session,
+            settings=settings,
+            clock=identity.clock,
+            random=identity.random,
+            box=identity.box,
+            hashing=identity.hashing,
+            access_tokens=identity.access_tokens,
+            ip=None,
+            send_mail=lambda mail: None,
+        )
+        provisioned = await provision_service_clients(
+            env, {name: s.get_secret_value() for name, s in settings.service_clients.items()}
+        )
+        if demo is not None:
+            await ensure_demo_operator(env, *demo)
+        await session.commit()
+    if provisioned:
+        log.info("service_clients_provisioned", clients=provisioned)
+    if demo is not None:
+        # Printed on purpose, in dev only: the first thing a person running `make run` needs.
+        log.warning(
+            "demo_operator_ready", email=demo[0], password=demo[1], login="POST /api/v1/auth/login"
+        )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    random: Randomness | None = None,
+) -> FastAPI:
     settings = settings or Settings()
     routes = build_routes(settings)
-    keyring = KeyRing.from_dir(settings.keys_dir, generate_if_missing=settings.is_dev)
+    keyring = KeyRing.from_dir(
+        settings.keys_dir,
+        generate_if_missing=settings.is_dev,
+        rotate_after_s=settings.key_rotation_days * 86400,
+        retain_s=max(24 * 3600, settings.access_token_ttl_s * 2),
+    )
+    identity = build_identity(settings, keyring, clock, random)
     proxy = UpstreamProxy(
         routes=routes,
         verifier_ref=None,
@@ -110,18 +200,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health_client = httpx.AsyncClient(timeout=httpx.Timeout(2.0))
         stack.push_async_callback(health_client.aclose)
         app.state.health_client = health_client
+        if settings.database_url:
+            await bootstrap_identity(app, identity)
 
     app = create_service_app(
         settings,
         title="Minato gateway",
         description=DESCRIPTION,
-        routers=[system_router()],
+        routers=[system_router(), *identity_routers()],
         on_startup=[start_gateway],
         token_verifier=verifier,
         inner_middleware=[(ProxyMiddleware, {"proxy": proxy})],
         serve_openapi=False,  # the merging route above serves /openapi.json and /docs
     )
     app.state.keyring = keyring
+    app.state.identity = identity
     app.state.openapi_merger = OpenAPIMerger(settings.upstreams, routes, settings.openapi_cache_s)
     proxy.bind_verifier(app.state)
     return app

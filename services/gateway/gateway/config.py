@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import DEV_SECRET_MARKER, ServiceSettings
 
 
 class Settings(ServiceSettings):
@@ -25,6 +25,40 @@ class Settings(ServiceSettings):
     openapi_cache_s: float = Field(default=10.0, ge=0)
     # Where signing keys live (PEM). In dev and tests a key is generated when none exists.
     keys_dir: Path = Path(".data/keys")
+    # A new signing key is made when the current one is older than this (0: never); old keys stay
+    # published until every token they signed has expired.
+    key_rotation_days: float = Field(default=0, ge=0)
     access_token_ttl_s: int = Field(default=600, ge=30, le=3600)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=300)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    mail_from: str = "Minato <no-reply@minato.test>"
+    # Where a person opens an invitation (the token is appended as ?token=...).
+    public_url: str = "http://127.0.0.1:8000"
+
+    # Encrypts NACCS passwords and TOTP secrets at rest and peppers code digests. Refused in prod
+    # while it still has its development default (ServiceSettings guard).
+    secrets_key: SecretStr = SecretStr(DEV_SECRET_MARKER + "gateway-secrets-key-change-me")
+
+    invitation_ttl_s: int = Field(default=7 * 24 * 3600, ge=300)
+    enrolment_ttl_s: int = Field(default=15 * 60, ge=60)
+    password_reset_ttl_s: int = Field(default=15 * 60, ge=60)
+    password_reset_max_per_hour: int = Field(default=3, ge=1)
+    password_reset_max_attempts: int = Field(default=5, ge=1)
+    # Login throttling, checked before any password hash is computed.
+    login_free_failures: int = Field(default=5, ge=1)
+    login_base_delay_s: int = Field(default=30, ge=1)
+    login_max_lock_s: int = Field(default=30 * 60, ge=1)
+    ip_window_s: int = Field(default=15 * 60, ge=1)
+    ip_max_failures: int = Field(default=50, ge=1)
+    # Platform operators belong to no organisation, so this says whether they need TOTP.
+    operator_require_totp: bool = True
+    hash_concurrency: int = Field(default=4, ge=1)
+
+    # Internal service clients provisioned at start: service name -> client secret. The devstack
+    # generates these per run; a deployment sets them from its secret store.
+    service_clients: dict[str, SecretStr] = Field(default_factory=dict)
+    # Dev only: a demo platform operator seeded at start so a fresh `make run` can log in.
+    demo_operator_email: str | None = None
+    demo_operator_password: SecretStr | None = None

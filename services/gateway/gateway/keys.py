@@ -1,12 +1,15 @@
 """The gateway's token signing keys and the JWKS every service verifies against.
 
-Keys are RSA (RS256), one PEM file per key id in ``keys_dir``; the newest signs, all are published so
-that tokens signed before a rotation stay valid until they expire (rotation with overlap). A key is
+Keys are RSA (RS256), one PEM file per key id in ``keys_dir``; the newest signs. Rotation with overlap:
+``rotate`` (``python -m gateway.admin rotate-keys``, or at start when the current key is older than
+``key_rotation_days``) adds a new key; the previous ones stay published until every token they signed
+has expired (``retain_s`` after their successor appeared), then drop out of the JWKS. A key is
 generated on first start in dev and test only; a deployment provides its keys.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -65,6 +68,16 @@ def load_keys(keys_dir: Path) -> list[SigningKey]:
     return keys
 
 
+def still_published(keys: list[SigningKey], *, now: float, retain_s: float) -> list[SigningKey]:
+    """The newest key, plus each older key whose successor is younger than ``retain_s``."""
+    kept = [keys[-1]]
+    for older, successor in itertools.pairwise(keys):
+        if now - successor.created_at < retain_s:
+            kept.append(older)
+    kept.sort(key=lambda k: (k.created_at, k.kid))
+    return kept
+
+
 class KeyRing:
     def __init__(self, keys: list[SigningKey]) -> None:
         if not keys:
@@ -72,13 +85,28 @@ class KeyRing:
         self.keys = keys
 
     @classmethod
-    def from_dir(cls, keys_dir: Path, *, generate_if_missing: bool) -> KeyRing:
+    def from_dir(
+        cls,
+        keys_dir: Path,
+        *,
+        generate_if_missing: bool,
+        rotate_after_s: float = 0,
+        retain_s: float = 24 * 3600,
+    ) -> KeyRing:
         keys = load_keys(keys_dir)
         if not keys:
             if not generate_if_missing:
                 raise RuntimeError(f"no signing keys in {keys_dir}")
             keys = [generate_key(keys_dir)]
-        return cls(keys)
+        now = time.time()
+        if rotate_after_s and now - keys[-1].created_at > rotate_after_s:
+            keys.append(generate_key(keys_dir))
+        return cls(still_published(keys, now=now, retain_s=retain_s))
+
+    @staticmethod
+    def rotate(keys_dir: Path) -> SigningKey:
+        """Add a new signing key; replicas sign with it after their next start."""
+        return generate_key(keys_dir)
 
     @property
     def current(self) -> SigningKey:
@@ -89,4 +117,7 @@ class KeyRing:
 
     def sign(self, claims: dict[str, Any]) -> str:
         key = self.current
-        return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
+        # RFC 8725 §3.11 explicit typing: an access token says so (RFC 9068 "at+jwt").
+        return jwt.encode(
+            claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": "at+jwt"}
+        )

@@ -1,0 +1,227 @@
+"""Queries of the identity domain. Every query that reads an organisation's objects takes the org id
+from the caller's verified identity, so one organisation's objects are never found from another."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.db.models import (
+    ApiClient,
+    AuditEvent,
+    FormPermission,
+    NaccsCredential,
+    OneTimeSecret,
+    Organisation,
+    RecoveryCode,
+    User,
+)
+
+
+class Organisations:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, org_id: uuid.UUID) -> Organisation | None:
+        row = await self.session.get(Organisation, org_id)
+        return row
+
+    async def by_corporate_number(self, corporate_number: str) -> Organisation | None:
+        row = await self.session.scalar(
+            select(Organisation).where(Organisation.corporate_number == corporate_number)
+        )
+        return row
+
+    async def list(self, only: uuid.UUID | None, limit: int, offset: int) -> Sequence[Organisation]:
+        query = select(Organisation).order_by(Organisation.created_at, Organisation.id)
+        if only is not None:
+            query = query.where(Organisation.id == only)
+        return (await self.session.scalars(query.limit(limit).offset(offset))).all()
+
+
+class Users:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: uuid.UUID) -> User | None:
+        row = await self.session.get(User, user_id)
+        return row
+
+    async def get_for_update(self, user_id: uuid.UUID) -> User | None:
+        row = await self.session.scalar(
+            select(User)
+            .where(User.id == user_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return row
+
+    async def in_org(self, org_id: uuid.UUID, user_id: uuid.UUID) -> User | None:
+        row = await self.session.scalar(
+            select(User).where(User.id == user_id, User.org_id == org_id)
+        )
+        return row
+
+    async def by_email(self, email: str) -> User | None:
+        row = await self.session.scalar(select(User).where(User.email == email.lower()))
+        return row
+
+    async def list_in_org(self, org_id: uuid.UUID, limit: int, offset: int) -> Sequence[User]:
+        query = (
+            select(User)
+            .where(User.org_id == org_id)
+            .order_by(User.created_at, User.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def form_permissions(self, user_id: uuid.UUID) -> dict[str, str]:
+        rows = await self.session.scalars(
+            select(FormPermission).where(FormPermission.user_id == user_id)
+        )
+        return {row.form_type: row.access for row in rows}
+
+    async def set_form_permissions(self, user_id: uuid.UUID, changes: dict[str, str]) -> None:
+        """Apply ``form type → access``; ``none`` removes the row (absent means no access)."""
+        await self.session.execute(
+            delete(FormPermission).where(
+                FormPermission.user_id == user_id, FormPermission.form_type.in_(list(changes))
+            )
+        )
+        for form_type, access in sorted(changes.items()):
+            if access != "none":
+                self.session.add(
+                    FormPermission(user_id=user_id, form_type=form_type, access=access)
+                )
+        await self.session.flush()
+
+
+class OneTimeSecrets:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_digest(self, purpose: str, digest: str) -> OneTimeSecret | None:
+        row = await self.session.scalar(
+            select(OneTimeSecret)
+            .where(OneTimeSecret.purpose == purpose, OneTimeSecret.digest == digest)
+            .with_for_update()
+        )
+        return row
+
+    async def latest_open(
+        self, user_id: uuid.UUID, purpose: str, now: datetime
+    ) -> OneTimeSecret | None:
+        row = await self.session.scalar(
+            select(OneTimeSecret)
+            .where(
+                OneTimeSecret.user_id == user_id,
+                OneTimeSecret.purpose == purpose,
+                OneTimeSecret.used_at.is_(None),
+                OneTimeSecret.expires_at > now,
+            )
+            .order_by(OneTimeSecret.created_at.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        return row
+
+    async def count_since(self, user_id: uuid.UUID, purpose: str, since: datetime) -> int:
+        rows = await self.session.scalars(
+            select(OneTimeSecret.id).where(
+                OneTimeSecret.user_id == user_id,
+                OneTimeSecret.purpose == purpose,
+                OneTimeSecret.created_at > since,
+            )
+        )
+        return len(rows.all())
+
+    async def void_open(self, user_id: uuid.UUID, purpose: str, now: datetime) -> None:
+        """Invalidate every unused secret of a purpose (a new one replaces them)."""
+        await self.session.execute(
+            update(OneTimeSecret)
+            .where(
+                OneTimeSecret.user_id == user_id,
+                OneTimeSecret.purpose == purpose,
+                OneTimeSecret.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+
+
+class RecoveryCodes:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def unused(self, user_id: uuid.UUID, digest: str) -> RecoveryCode | None:
+        row = await self.session.scalar(
+            select(RecoveryCode)
+            .where(
+                RecoveryCode.user_id == user_id,
+                RecoveryCode.digest == digest,
+                RecoveryCode.used_at.is_(None),
+            )
+            .with_for_update()
+        )
+        return row
+
+    async def replace(self, user_id: uuid.UUID, rows: list[RecoveryCode]) -> None:
+        await self.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+        self.session.add_all(rows)
+        await self.session.flush()
+
+
+class Clients:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_client_id(self, client_id: str) -> ApiClient | None:
+        row = await self.session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+        return row
+
+    async def get(self, client_pk: uuid.UUID) -> ApiClient | None:
+        row = await self.session.get(ApiClient, client_pk)
+        return row
+
+    async def list(self, org_id: uuid.UUID | None, kind: str | None) -> Sequence[ApiClient]:
+        query = select(ApiClient).order_by(ApiClient.created_at, ApiClient.id)
+        if org_id is not None:
+            query = query.where(ApiClient.org_id == org_id)
+        if kind is not None:
+            query = query.where(ApiClient.kind == kind)
+        return (await self.session.scalars(query)).all()
+
+
+class NaccsCredentials:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: uuid.UUID) -> NaccsCredential | None:
+        row = await self.session.get(NaccsCredential, user_id)
+        return row
+
+    async def remove(self, user_id: uuid.UUID) -> bool:
+        result = await self.session.execute(
+            delete(NaccsCredential).where(NaccsCredential.user_id == user_id)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
+class AuditEvents:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def for_org(
+        self, org_id: uuid.UUID, *, before: datetime | None, limit: int, event: str | None
+    ) -> Sequence[AuditEvent]:
+        query = select(AuditEvent).where(AuditEvent.org_id == org_id)
+        if before is not None:
+            query = query.where(AuditEvent.occurred_at < before)
+        if event is not None:
+            query = query.where(AuditEvent.event == event)
+        query = query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit)
+        return (await self.session.scalars(query)).all()
