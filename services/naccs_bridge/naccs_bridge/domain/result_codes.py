@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from naccs_bridge.domain.loading import validate_file
+from naccs_bridge.domain.errors import UnknownBusinessCode
+from naccs_bridge.domain.loading import load_catalogue, load_field_map, validate_file
 from naccs_bridge.domain.specs import FieldMap, ItemSpec, Source, SourceKind, StrictModel
 from naccs_bridge.domain.telegram import ResultCode, ResultNotice
 from naccs_bridge.domain.transforms import RULE_INPUTS
@@ -170,3 +171,34 @@ def map_result_code(
 
 def map_result_notice(notice: ResultNotice, field_map: FieldMap) -> tuple[MappedResult, ...]:
     return tuple(map_result_code(code, field_map) for code in notice.codes)
+
+
+class ResultInterpretation(StrictModel):
+    """What a result notice means for the trade: accepted or not, what to write back, what to show."""
+
+    code: str
+    accepted: bool
+    writes: dict[str, str]  # e.g. {"exportControlNo": "1ECR2611220001"} on an accepted ECR
+    errors: tuple[MappedResult, ...]
+    warnings: tuple[MappedResult, ...]
+    retryable: bool  # only system-busy style errors: sending again unchanged may succeed
+
+
+def interpret_result_notice(notice: ResultNotice) -> ResultInterpretation:
+    """Map a 処理結果通知 of any catalogued code to write-backs and per-item messages."""
+    entry = load_catalogue().get(notice.header.business_code)
+    if entry is None:
+        raise UnknownBusinessCode(notice.header.business_code)
+    mapped = map_result_notice(notice, load_field_map(entry.code))
+    errors = tuple(m for m in mapped if m.severity == "error")
+    writes: dict[str, str] = {}
+    if notice.accepted and entry.result_reference and notice.reference_no:
+        writes[entry.result_reference] = notice.reference_no
+    return ResultInterpretation(
+        code=entry.code,
+        accepted=notice.accepted,
+        writes=writes,
+        errors=errors,
+        warnings=tuple(m for m in mapped if m.severity == "warning"),
+        retryable=bool(errors) and all(m.retryable for m in errors),
+    )

@@ -296,8 +296,18 @@ class BusinessCode(StrictModel):
     feeds: tuple[Annotated[str, Field(pattern=FEED_PATTERN)], ...]
     writes_back: tuple[Annotated[str, Field(pattern=r"^[a-z][A-Za-z]*$")], ...]
     map: Literal["full", "catalogue"] = "catalogue"
+    # which of ``writes_back`` the result notice's reference line carries (輸出管理番号, 申告番号, ...)
+    result_reference: Annotated[str | None, Field(pattern=r"^[a-z][A-Za-z]*$")] = None
     note: str = ""
     public_items: tuple[ItemSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_reference(self) -> BusinessCode:
+        if self.result_reference is not None and self.result_reference not in self.writes_back:
+            raise ValueError(
+                f"{self.code}: result_reference {self.result_reference} is not in writes_back"
+            )
+        return self
 
     @property
     def name_ja(self) -> str:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from naccs_bridge.domain.charset import Charset, encode_item, first_disallowed
 from naccs_bridge.domain.errors import (
+    ItemValueError,
     LengthMismatch,
     MalformedBody,
     MalformedHeader,
@@ -253,6 +254,25 @@ def encode_body(field_map: FieldMap, values: FormValues, settings: ChannelSettin
                 out += encode_item(item, value, settings.charset, align_numeric_right=right)
                 out += CRLF
     return bytes(out)
+
+
+def check_values(
+    field_map: FieldMap, values: FormValues, settings: ChannelSettings
+) -> list[ItemValueError]:
+    """Every item value NACCS would refuse, not only the first: for showing all problems at once."""
+    problems: list[ItemValueError] = []
+    blocks = [
+        (item, values.items.get(item.key, "")) for item in field_map.items if item.group is None
+    ]
+    for group_key, rows in values.groups.items():
+        members = field_map.group_items(group_key)
+        blocks.extend((item, row.get(item.key, "")) for row in rows for item in members)
+    for item, value in blocks:
+        try:
+            encode_item(item, value, settings.charset)
+        except ItemValueError as problem:
+            problems.append(problem)
+    return problems
 
 
 def build_input_telegram(

@@ -12,6 +12,12 @@ from naccs_bridge.domain.errors import UnknownBusinessCode
 from naccs_bridge.domain.loading import field_map_file, load_catalogue, load_field_map, maps_dir
 from naccs_bridge.domain.prefill import check_field_map
 from naccs_bridge.domain.specs import CodeKind, FieldMap
+from naccs_bridge.domain.telegram import (
+    ChannelSettings,
+    FormValues,
+    InputHeader,
+    build_input_telegram,
+)
 
 SEED_DIR = Path("/work/shared/seeds")
 SEED_LINE = re.compile(r"^\s*(\d{1,2})\s+([A-Z]{3}[0-9]{0,2})\s+(\S.*?)\s*$")
@@ -107,6 +113,26 @@ def test_writes_back_and_feeds_say_what_the_main_codes_produce() -> None:
     assert "UL100" in eda.forms
     assert edc is not None
     assert "exportPermitNo" in edc.writes_back
+
+
+def test_every_code_builds_a_telegram_with_its_header(  # the 82 codes, whatever their completeness
+) -> None:
+    for entry in load_catalogue().codes:
+        field_map = load_field_map(entry.code)
+        header = InputHeader(
+            business_code=entry.code, user_code="3AB12", identification_no="001", password="x"
+        )
+        data = build_input_telegram(header, field_map, FormValues(), ChannelSettings())
+        assert data[3:8] == entry.code.ljust(5).encode()
+        assert len(data) == 400 + field_map.body_width() == int(data[392:398])
+
+
+def test_result_references_are_among_the_write_backs() -> None:
+    catalogue = load_catalogue()
+    references = {c.code: c.result_reference for c in catalogue.codes if c.result_reference}
+    assert references["ECR"] == "exportControlNo"
+    assert references["EDA"] == "exportDeclarationNo"
+    assert references["IDA"] == "importDeclarationNo"
 
 
 def test_unknown_code_is_a_typed_error() -> None:

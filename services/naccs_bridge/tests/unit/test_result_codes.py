@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from naccs_bridge.domain.errors import UnknownBusinessCode
 from naccs_bridge.domain.loading import load_field_map
 from naccs_bridge.domain.result_codes import (
     form_fields_of,
+    interpret_result_notice,
     load_result_code_table,
     map_result_code,
     map_result_notice,
@@ -107,14 +109,17 @@ def test_every_category_of_the_public_tables_has_a_message() -> None:
     assert set(load_result_code_table().categories) == {"0", "A", "U", "S", "R", "E", "W", "M", "L"}
 
 
-def test_a_whole_result_notice_maps_end_to_end() -> None:
-    body = b"S0007-BOK -0000W0123-LPR -0000" + b" " * 45
+def notice_bytes(code: str, *lines: bytes) -> bytes:
     header = bytearray(b" " * 398)
-    header[3:8] = b"ECR  "
-    header[8:15] = b"*SECR  "
+    header[3:8] = code.ljust(5).encode()
+    header[8:15] = f"*S{code}".ljust(7).encode()
     header[249:250] = b"R"
-    data = bytes(header) + b"\r\n" + body + b"\r\n"
-    data = data[:392] + f"{len(data):06d}".encode() + data[398:]
+    data = bytes(header) + b"\r\n" + b"".join(line + b"\r\n" for line in lines)
+    return data[:392] + f"{len(data):06d}".encode() + data[398:]
+
+
+def test_a_whole_result_notice_maps_end_to_end() -> None:
+    data = notice_bytes("ECR", b"S0007-BOK -0000W0123-LPR -0000" + b" " * 45)
     notice = parse_result_notice(data, ChannelSettings())
     mapped = map_result_notice(notice, load_field_map("ECR"))
     assert [(m.item_keys, m.severity) for m in mapped] == [
@@ -122,3 +127,31 @@ def test_a_whole_result_notice_maps_end_to_end() -> None:
         (("loading_port",), "warning"),
     ]
     assert not notice.accepted
+
+
+def test_an_accepted_ecr_writes_back_the_export_control_number() -> None:
+    data = notice_bytes("ECR", b"00000-0000-0000" + b" " * 60, b"1ECR2611220001")
+    result = interpret_result_notice(parse_result_notice(data, ChannelSettings()))
+    assert result.accepted
+    assert result.writes == {"exportControlNo": "1ECR2611220001"}
+    assert (result.errors, result.warnings) == ((), ())
+
+
+def test_a_refused_eda_writes_nothing_and_explains_itself() -> None:
+    data = notice_bytes("EDA", b"S0007-SEN -0000" + b" " * 60, b"40000012345")
+    result = interpret_result_notice(parse_result_notice(data, ChannelSettings()))
+    assert not result.accepted
+    assert result.writes == {}
+    assert [e.item_keys for e in result.errors] == [("vessel_code",)]
+    assert not result.retryable
+
+
+def test_a_busy_centre_is_worth_a_retry() -> None:
+    data = notice_bytes("IDA", b"A0011-0000-0000" + b" " * 60)
+    assert interpret_result_notice(parse_result_notice(data, ChannelSettings())).retryable
+
+
+def test_a_notice_for_an_unknown_business_code_is_a_typed_error() -> None:
+    data = notice_bytes("QQQ", b"00000-0000-0000")
+    with pytest.raises(UnknownBusinessCode):
+        interpret_result_notice(parse_result_notice(data, ChannelSettings()))

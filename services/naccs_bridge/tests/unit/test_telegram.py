@@ -39,6 +39,7 @@ from naccs_bridge.domain.telegram import (
     InputHeader,
     MessageKind,
     build_input_telegram,
+    check_values,
     decode_body,
     encode_body,
     encode_input_header,
@@ -261,6 +262,21 @@ def test_characters_outside_naccs_are_refused_before_sending(
         position,
     )
     assert "記事" in str(caught.value)
+
+
+def test_all_refused_values_are_listed_at_once() -> None:
+    field_map = load_field_map("ECR")
+    values = FormValues(
+        items={"booking_no": "ONEY①", "total_packages": "12O", "remarks": "精密" * 71},
+        groups={"carry_in": [{"carry_in_code": "1AW61"}, {"carry_in_code": "東京"}]},
+    )
+    problems = check_values(field_map, values, SJIS)
+    assert [(type(p).__name__, p.item_key) for p in problems] == [
+        ("DisallowedCharacter", "booking_no"),
+        ("DisallowedCharacter", "total_packages"),
+        ("ItemTooLong", "remarks"),
+        ("DisallowedCharacter", "carry_in_code"),
+    ]
 
 
 def test_repeat_overflow_is_refused() -> None:
