@@ -9,7 +9,7 @@ unusable value becomes a pending item or an issue the user sees next to the item
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from naccs_bridge.domain.bundle import TradeBundle
 from naccs_bridge.domain.charset import Charset, encoded_length, first_disallowed, truncate_to_bytes
@@ -147,6 +147,12 @@ def _substitute(source: Source, group_source: str | None, index: int | None) -> 
     return str(source)
 
 
+class _Resolution(NamedTuple):
+    value: str
+    provenance: Provenance | None
+    failures: tuple[str, ...] = ()  # why the sources that had data could not be used
+
+
 class _Engine:
     def __init__(
         self, field_map: FieldMap, bundle: TradeBundle, config: PrefillConfig, charset: Charset
@@ -156,9 +162,14 @@ class _Engine:
         self.charset = charset
         self.ctx = Context(bundle=bundle, config=config)
         self.issues: list[ItemIssue] = []
-        self.failures: list[str] = []  # why the last item resolved found no usable value
 
-    def issue(self, item: ItemSpec, index: int | None, severity: str, message: str) -> None:
+    def issue(
+        self,
+        item: ItemSpec,
+        index: int | None,
+        severity: Literal["error", "warning"],
+        message: str,
+    ) -> None:
         self.issues.append(
             ItemIssue(
                 item_key=item.key,
@@ -166,7 +177,7 @@ class _Engine:
                 name_ja=item.name_ja,
                 group=item.group,
                 index=index,
-                severity="error" if severity == "error" else "warning",
+                severity=severity,
                 message=message,
             )
         )
@@ -210,17 +221,14 @@ class _Engine:
                     filled.append(self.fill_item(member, index, group_source))
         return NaccsForm(code=self.field_map.code, items=tuple(filled), issues=tuple(self.issues))
 
-    def resolve(
-        self, item: ItemSpec, index: int | None, group_source: str | None
-    ) -> tuple[str, Provenance | None, bool]:
-        """(value, provenance, person_only) from the item's sources, first usable one wins."""
+    def resolve(self, item: ItemSpec, index: int | None, group_source: str | None) -> _Resolution:
+        """The item's value from its sources, first usable one wins."""
         failures: list[str] = []
-        self.failures = []
         for source in item.sources:
             if source.kind is SourceKind.PERSON:
                 break
             if source.kind is SourceKind.SYSTEM:
-                return "", Provenance(kind=SourceKind.SYSTEM, source=str(source)), False
+                return _Resolution("", Provenance(kind=SourceKind.SYSTEM, source=str(source)))
             raw: Any
             if source.kind is SourceKind.CONST:
                 raw = source.argument
@@ -248,18 +256,14 @@ class _Engine:
             # A form value turned into the NACCS value by master data (法人番号, call sign, HS code) is
             # counted as master data: without the master the form alone would not have filled it.
             kind = SourceKind.MASTER if master and source.kind is SourceKind.FORM else source.kind
-            return (
-                text,
-                Provenance(
-                    kind=kind,
-                    source=_substitute(source, group_source, index),
-                    transform=" > ".join(t.name for t in pipeline) or None,
-                    master=master,
-                ),
-                False,
+            provenance = Provenance(
+                kind=kind,
+                source=_substitute(source, group_source, index),
+                transform=" > ".join(t.name for t in pipeline) or None,
+                master=master,
             )
-        self.failures = failures
-        return "", None, item.needs_person
+            return _Resolution(text, provenance)
+        return _Resolution("", None, failures=tuple(failures))
 
     def apply(self, raw: Any, pipeline: tuple[TransformSpec, ...]) -> tuple[str, str | None]:
         if not pipeline:
@@ -300,21 +304,13 @@ class _Engine:
     def fill_item(self, item: ItemSpec, index: int | None, group_source: str | None) -> FilledItem:
         entry_key = item.key if item.group is None else f"{item.group}.{index}.{item.key}"
         entered = self.bundle.entries.get(entry_key)
-        provenance: Provenance | None
         if entered:
-            value, provenance, person_only = (
-                entered,
-                Provenance(kind=ENTERED, source=entry_key),
-                False,
-            )
+            resolution = _Resolution(entered, Provenance(kind=ENTERED, source=entry_key))
         elif item.only_on_correction and self.bundle.processing == "new":
-            value, provenance, person_only = (
-                "",
-                Provenance(kind=SourceKind.SYSTEM, source="system"),
-                False,
-            )
+            resolution = _Resolution("", Provenance(kind=SourceKind.SYSTEM, source="system"))
         else:
-            value, provenance, person_only = self.resolve(item, index, group_source)
+            resolution = self.resolve(item, index, group_source)
+        value, provenance = resolution.value, resolution.provenance
         valid = True
         if value:
             value, valid = self.fit(item, index, value)
@@ -326,7 +322,7 @@ class _Engine:
         if missing:
             # Only the reasons of items a person now has to fill are worth showing; an optional item
             # whose data is absent is the normal case.
-            for failure in self.failures:
+            for failure in resolution.failures:
                 self.issue(item, index, "warning", failure)
         return FilledItem(
             key=item.key,
@@ -340,7 +336,7 @@ class _Engine:
             value=value,
             provenance=provenance,
             needs_person=missing or not valid,
-            person_decision=person_only or (not value and item.needs_person),
+            person_decision=item.needs_person,
         )
 
 
