@@ -1,0 +1,110 @@
+"""Concurrent requests on real connections (each request its own transaction, committed for real):
+the trade's root-document lock and the ETag precondition leave exactly one winner."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from forms.app import create_app
+from forms.clients.service_token import StaticToken
+from shared.testing.plugin import asgi_client
+from shared.testing.tokens import TestIssuer
+from trades.app import create_app as create_trades_app
+from trades.runtime import Runtime as TradesRuntime
+
+from .conftest import (
+    TRADE_BODY,
+    FakeClock,
+    Org,
+    Trade,
+    complete_si,
+    forms_settings,
+    join_trade,
+    trades_settings,
+    unique_ids,
+)
+
+
+@pytest.fixture
+async def committing(
+    database_url: str,
+    trades_database_url: str,
+    token_issuer: TestIssuer,
+    service_token: StaticToken,
+) -> AsyncIterator[tuple[httpx.AsyncClient, Trade]]:
+    """Both apps with their own connection pools and real commits (no test transaction)."""
+    trades_app = create_trades_app(
+        trades_settings(trades_database_url),
+        token_verifier=token_issuer.verifier(),
+        runtime=TradesRuntime(clock=FakeClock(), new_id=unique_ids()),
+    )
+    async with LifespanManager(trades_app) as trades_manager:
+        transport = httpx.ASGITransport(app=trades_manager.app)
+        app = create_app(
+            forms_settings(database_url),
+            token_verifier=token_issuer.verifier(),
+            trades_transport=transport,
+            service_token=service_token,
+            id_factory=unique_ids(),
+        )
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as trades:
+            shipper = Org(token_issuer, "shipper", "shipper")
+            forwarder = Org(token_issuer, "forwarder", "forwarder")
+            created = await trades.post("/api/v1/trades", json=TRADE_BODY, headers=shipper.headers)
+            assert created.status_code == 201, created.text
+            trade_id = created.json()["id"]
+            await join_trade(trades, trade_id, shipper, forwarder)
+        trade = Trade(trade_id, shipper, forwarder, forwarder, Org(token_issuer, "x", "shipper"))
+        async for client in asgi_client(app):
+            yield client, trade
+
+
+async def test_concurrent_edits_from_one_read_one_wins_the_rest_get_412(
+    committing: tuple[httpx.AsyncClient, Trade],
+) -> None:
+    client, trade = committing
+    created = await client.post(
+        trade.documents,
+        json={"form_type": "UL040", "values": complete_si()},
+        headers=trade.shipper.headers,
+    )
+    assert created.status_code == 201, created.text
+    form = created.json()
+
+    async def edit(n: int) -> int:
+        response = await client.put(
+            f"/api/v1/forms/documents/{form['id']}",
+            json={"values": complete_si() | {"bookingNo": f"BKG-{n}"}},
+            headers={**trade.shipper.headers, "If-Match": form["etag"]},
+        )
+        return response.status_code
+
+    statuses = Counter(await asyncio.gather(*(edit(n) for n in range(8))))
+    assert statuses == {200: 1, 412: 7}
+    versions = await client.get(
+        f"/api/v1/forms/documents/{form['id']}/versions", headers=trade.shipper.headers
+    )
+    assert [v["version"] for v in versions.json()] == [1, 2]
+
+
+async def test_concurrent_creates_of_one_form_make_one_form(
+    committing: tuple[httpx.AsyncClient, Trade],
+) -> None:
+    client, trade = committing
+
+    async def create(org: Org) -> httpx.Response:
+        return await client.post(
+            trade.documents, json={"form_type": "UL090", "custom_id": "C1"}, headers=org.headers
+        )
+
+    responses = await asyncio.gather(
+        *(create(trade.shipper if n % 2 else trade.forwarder) for n in range(6))
+    )
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 200, 201]
+    assert len({r.json()["id"] for r in responses}) == 1
