@@ -290,24 +290,42 @@ def build_input_telegram(
 # ---------------------------------------------------------------------------------------------- reading
 
 
-def _split_header(data: bytes) -> tuple[str, bytes]:
+# Output-header fields that may carry text in the channel charset (a mail address or 業務個別データ);
+# every other header field is half-width ASCII.
+FREE_TEXT_HEADER_FIELDS = frozenset({"mail_or_terminal", "subject", "index_handover"})
+
+
+def _header_fields(
+    data: bytes, layout: tuple[HeaderField, ...], charset: Charset | None = None
+) -> dict[str, str]:
+    """The header's fields, sliced by byte offset and decoded one by one, so a bad byte is reported
+    with the field it sits in."""
     if len(data) < HEADER_LINE:
         raise TelegramTooShort(len(data), f"{len(data)} bytes, a header alone needs {HEADER_LINE}")
     if data[HEADER_WIDTH:HEADER_LINE] != CRLF:
         raise MalformedHeader("CRLF", HEADER_WIDTH, "the 398-byte header is not followed by CRLF")
-    raw = data[:HEADER_WIDTH]
-    index = first_non_ascii(raw)
-    if index is not None:
-        raise MalformedHeader("header", index, f"byte 0x{raw[index]:02X} is not half-width")
-    return raw.decode("ascii"), data[HEADER_LINE:]
+    fields: dict[str, str] = {}
+    for field in layout:
+        raw = data[field.offset : field.offset + field.width]
+        if charset is not None and field.name in FREE_TEXT_HEADER_FIELDS:
+            try:
+                fields[field.name] = raw.decode(charset)
+            except UnicodeDecodeError as exc:
+                raise MalformedHeader(
+                    field.name, field.offset + exc.start, f"bytes do not decode as {charset}"
+                ) from exc
+            continue
+        index = first_non_ascii(raw)
+        if index is not None:
+            raise MalformedHeader(
+                field.name, field.offset + index, f"byte 0x{raw[index]:02X} is not half-width"
+            )
+        fields[field.name] = raw.decode("ascii")
+    return fields
 
 
 def first_non_ascii(raw: bytes) -> int | None:
     return next((i for i, b in enumerate(raw) if b < 0x20 or b > 0x7E), None)
-
-
-def _fields(text: str, layout: tuple[HeaderField, ...]) -> dict[str, str]:
-    return {f.name: text[f.offset : f.offset + f.width] for f in layout}
 
 
 def _message_length(raw: str, actual: int) -> int:
@@ -321,8 +339,7 @@ def _message_length(raw: str, actual: int) -> int:
 
 def parse_input_header(data: bytes) -> tuple[InputHeader, int]:
     """Read back an input header (for the NACCS stand-in and round-trip tests)."""
-    text, _ = _split_header(data)
-    fields = _fields(text, INPUT_HEADER_FIELDS)
+    fields = _header_fields(data, INPUT_HEADER_FIELDS)
     length = _message_length(fields["message_length"], len(data))
     try:
         header = InputHeader(
@@ -408,9 +425,9 @@ def parse_input_telegram(
     return header, decode_body(field_map, data[HEADER_LINE:], settings)
 
 
-def parse_output_header(data: bytes) -> OutputHeader:
-    text, _ = _split_header(data)
-    fields = _fields(text, OUTPUT_HEADER_FIELDS)
+def parse_output_header(data: bytes, settings: ChannelSettings | None = None) -> OutputHeader:
+    charset = (settings or ChannelSettings()).charset
+    fields = _header_fields(data, OUTPUT_HEADER_FIELDS, charset)
     length = _message_length(fields["message_length"], len(data))
     received_raw = fields["received_at"].strip()
     received_at: datetime | None = None
@@ -451,7 +468,7 @@ def parse_output_header(data: bytes) -> OutputHeader:
 
 def parse_output_telegram(data: bytes, settings: ChannelSettings) -> OutputTelegram:
     """Header and CRLF-separated body lines of any output telegram, decoded in the channel charset."""
-    header = parse_output_header(data)
+    header = parse_output_header(data, settings)
     body = data[HEADER_LINE:]
     lines: list[str] = []
     offset = HEADER_LINE

@@ -595,6 +595,15 @@ def test_a_truncated_body_names_the_item_and_offset(
         decode_body(field_map, body + b"X\r\n", SJIS)
 
 
+def test_free_text_header_fields_decode_in_the_channel_charset() -> None:
+    subject = "輸出許可通知".encode("euc_jp")
+    data = patched(output_telegram(kind="P"), 115, subject)
+    assert parse_output_telegram(data, EUC).header.subject.startswith("輸出許可通知")
+    with pytest.raises(MalformedHeader) as caught:
+        parse_output_telegram(patched(data, 115, b"\xff\xff"), EUC)
+    assert (caught.value.field, caught.value.offset) == ("subject", 115)
+
+
 def test_parse_output_telegram_returns_every_body_line() -> None:
     telegram = parse_output_telegram(
         output_telegram(kind="M", body_lines=(b"LINE1", b"LINE2")), SJIS
