@@ -172,3 +172,16 @@ async def etag_of(client: httpx.AsyncClient, trade_id: str, org: Org) -> str:
 @pytest.fixture
 def etag(client: httpx.AsyncClient) -> Callable[..., Any]:
     return lambda trade_id, org: etag_of(client, trade_id, org)
+
+
+@pytest.fixture
+async def committing_client(
+    settings: Settings, token_issuer: TestIssuer, runtime: Runtime
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app with its own engine: every request commits for real (for concurrency).
+
+    Rows it writes stay in the test database; tests using it work with their own fresh organisations.
+    """
+    app = create_app(settings, token_verifier=token_issuer.verifier(), runtime=runtime)
+    async for c in asgi_client(app):
+        yield c

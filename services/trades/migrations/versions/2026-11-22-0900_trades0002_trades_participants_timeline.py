@@ -19,10 +19,10 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SEARCH_EXPRESSION = (
-    "to_tsvector('simple', coalesce(trade_no, '') || ' ' || coalesce(bl_no, '') || ' ' || "
+    "to_tsvector('simple', translate(coalesce(trade_no, '') || ' ' || coalesce(bl_no, '') || ' ' || "
     "coalesce(booking_no, '') || ' ' || coalesce(owner_reference, '') || ' ' || "
     "coalesce(vessel_name, '') || ' ' || coalesce(vessel_call_sign, '') || ' ' || "
-    "coalesce(voyage_no, '') || ' ' || coalesce(container_numbers, ''))"
+    "coalesce(voyage_no, '') || ' ' || coalesce(container_numbers, ''), '-/.', '   '))"
 )
 
 TZ = sa.DateTime(timezone=True)

@@ -40,12 +40,13 @@ idempotency_table = make_idempotency_table(TradesBase.metadata)
 # One sequence for both directions: the number is unique system-wide whatever the prefix.
 trade_number_seq = Sequence("trade_number_seq", metadata=TradesBase.metadata)
 
-# Free-text search: a stored tsvector over the keys people type (GIN-indexed).
+# Free-text search: a stored tsvector over the keys people type (GIN-indexed). Hyphens, slashes
+# and dots become spaces, so "EXP-2026-000123" is found by "000123" and by the whole number.
 SEARCH_EXPRESSION = (
-    "to_tsvector('simple', coalesce(trade_no, '') || ' ' || coalesce(bl_no, '') || ' ' || "
+    "to_tsvector('simple', translate(coalesce(trade_no, '') || ' ' || coalesce(bl_no, '') || ' ' || "
     "coalesce(booking_no, '') || ' ' || coalesce(owner_reference, '') || ' ' || "
     "coalesce(vessel_name, '') || ' ' || coalesce(vessel_call_sign, '') || ' ' || "
-    "coalesce(voyage_no, '') || ' ' || coalesce(container_numbers, ''))"
+    "coalesce(voyage_no, '') || ' ' || coalesce(container_numbers, ''), '-/.', '   '))"
 )
 
 
