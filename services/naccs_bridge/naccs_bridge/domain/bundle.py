@@ -195,9 +195,8 @@ class BookingConfirmation(CargoDocument):
     container_requests: list[ContainerRequest] = Field(default_factory=list)
     cargo_movement_type: str | None = None  # FCL / LCL
     empty_pickup_facility: Facility | None = None
-    return_facility: Facility | None = (
-        None  # where laden containers / LCL cargo go in: the 搬入予定先
-    )
+    # where laden containers / LCL cargo go in: the 搬入予定先
+    return_facility: Facility | None = None
     # bridge: LCL consolidated for one shipper (T6 7nn) rather than several (9nn)
     same_shipper_consolidation: bool = False
     cargo_type: str | None = None

@@ -17,7 +17,7 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from functools import cache
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from naccs_bridge.domain.bundle import CompanyMaster, TradeBundle
 from naccs_bridge.domain.loading import read_toml
@@ -42,9 +42,8 @@ class PrefillConfig(BaseModel):
 
     today: date
     declarant_user_code: str | None = None  # 申告予定者コード = the broker's 利用者コード
-    exchange_rates_to_jpy: dict[
-        str, Decimal
-    ] = {}  # 🔶 customs weekly rates (IER); configured or looked up
+    # 🔶 the customs weekly rates (IER): configured, or looked up by the caller
+    exchange_rates_to_jpy: dict[str, Decimal] = Field(default_factory=dict)
     small_value_threshold_jpy: int = 200_000  # 🔶 大額・少額 boundary (200,000 JPY as in 少額貨物)
     invoice_identification: str | None = None  # 🔶 インボイス識別 code; not public, set per broker
     price_class_code: str | None = None  # 🔶 価格区分コード; not public, set per broker
