@@ -1,7 +1,7 @@
 # Minato: every target is a thin wrapper, so people and CI run the same commands.
 # Needs only Python 3.11+ and make: the first target that needs the environment creates it.
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-e2e lint fmt typecheck check bench clean
+.PHONY: help install run test test-unit test-e2e lint fmt typecheck check deploy-check bench clean
 SHELL := /bin/bash
 
 PYTHON ?= python3
@@ -59,6 +59,9 @@ typecheck: install ## mypy --strict on shared and every service
 	$(VENV)/bin/mypy $(PACKAGES)
 
 check: lint typecheck test ## Everything CI runs
+
+deploy-check: install ## Validate deploy/ offline: k8s schemas, compose spec, hadolint, agreement with the code
+	$(PY) -m pytest -q tests/deploy/test_manifests.py
 
 bench: install ## Benchmarks against references measured in the same run (installs wrk and nginx)
 	@command -v wrk >/dev/null && command -v nginx >/dev/null || \
