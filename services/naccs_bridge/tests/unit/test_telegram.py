@@ -172,6 +172,17 @@ def test_eda_line_block_is_184_bytes_and_ida_383_as_in_the_public_code(
         assert len(both) - len(telegram_for(code, one_line, config)) == block
 
 
+def test_ida_header_part_is_the_public_constant_plus_the_sea_port_code() -> None:
+    """[S5]'s IDA header constant is 2,301 bytes (air); at sea 取卸港 is a 5-character LOCODE, not 3."""
+    assert load_field_map("IDA").body_width() == 2301 + 2
+
+
+def test_eda_header_part_accounts_for_the_public_item_sum() -> None:
+    """[S5]'s EDA items sum to 2,290 bytes (domain note §1.4). Ours: without the air-only AWB slot (35 + CRLF),
+    with one バンニング場所コード instead of the four [S5] writes (3 × (17 + CRLF)), and a 5-character 積込港."""
+    assert load_field_map("EDA").body_width() == 2290 - 37 - 3 * 19 + 2
+
+
 def test_full_width_text_costs_two_bytes_in_every_channel(
     export_fcl: TradeBundle, config: PrefillConfig
 ) -> None:
