@@ -18,9 +18,9 @@ from naccs_bridge.clients.tokens import ServiceTokenSource
 from naccs_bridge.clients.trades import StaticTradeAccess, TradeAccess, TradesServiceAccess
 from naccs_bridge.config import Settings
 from naccs_bridge.db.models import outbox_table
-from naccs_bridge.runtime import Clock, Runtime, utcnow
 from naccs_bridge.sending.queue import SendQueue
 from naccs_bridge.services.outputs import OutputPoller
+from naccs_bridge.services.runtime import Clock, Runtime, utcnow
 from shared.auth import TokenVerifier
 from shared.http import ServiceClient
 from shared.outbox import OutboxRelay, http_sink

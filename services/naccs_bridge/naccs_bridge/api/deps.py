@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from naccs_bridge.runtime import Runtime, get_runtime
+from naccs_bridge.services.runtime import Runtime, get_runtime
 from shared.auth import Principal, PrincipalDep
 from shared.errors import Forbidden, NotFound
 

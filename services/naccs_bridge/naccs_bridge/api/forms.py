@@ -19,7 +19,6 @@ from naccs_bridge.domain.telegram import (
     encode_input_header,
     parse_result_notice,
 )
-from naccs_bridge.runtime import Runtime
 from naccs_bridge.schemas import (
     AutofillView,
     NaccsFormEntries,
@@ -31,6 +30,7 @@ from naccs_bridge.schemas import (
 )
 from naccs_bridge.services import naccs_forms, sends
 from naccs_bridge.services.outputs import ingest
+from naccs_bridge.services.runtime import Runtime
 from shared.auth import PrincipalDep, PrincipalKind
 from shared.db import SessionDep
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
