@@ -6,11 +6,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from naccs_bridge.domain.bundle import CarryInPlace, Charge, MasterData, TradeBundle
 from naccs_bridge.domain.loading import load_field_map
 from naccs_bridge.domain.prefill import AutofillReport, NaccsForm, autofill_report, prefill
 from naccs_bridge.domain.specs import SourceKind
+from naccs_bridge.domain.telegram import ChannelSettings, check_values
 from naccs_bridge.domain.transforms import PrefillConfig
 
 
@@ -337,3 +340,46 @@ def test_collect_freight_on_the_arrival_notice_fills_the_freight_items(
         "2060.5",
     )
     assert "freight_amount" not in report.remaining_for_person
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    text=st.text(max_size=160),
+    weight=st.decimals(
+        min_value=0, max_value=10**12, places=3, allow_nan=False, allow_infinity=False
+    ),
+)
+def test_whatever_the_forms_hold_the_form_is_sendable_or_the_item_is_flagged(
+    export_fcl: TradeBundle, config: PrefillConfig, text: str, weight: Decimal
+) -> None:
+    """Form data is untrusted too: every value the engine does not flag must pass the codec's checks."""
+    si, iv = export_fcl.si, export_fcl.iv
+    assert si is not None
+    assert si.consignee is not None
+    assert iv is not None
+    line = iv.commodity[0].model_copy(update={"description": text, "net_weight": weight})
+    bundle = export_fcl.model_copy(
+        update={
+            "si": si.model_copy(
+                update={
+                    "marks_and_numbers": text,
+                    "remarks": text,
+                    "consignee": si.consignee.model_copy(update={"name": text}),
+                    "commodity_total_gross_weight": weight,
+                }
+            ),
+            "pl": None,
+            "iv": iv.model_copy(update={"commodity": [line]}),
+        }
+    )
+    for code in ("ECR", "EDA"):
+        field_map = load_field_map(code)
+        form = prefill(field_map, bundle, config)
+        refused = {
+            problem.item_key
+            for problem in check_values(field_map, form.values(), ChannelSettings())
+        }
+        flagged = {item.key for item in form.items if item.needs_person}
+        assert refused <= flagged
