@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from contextlib import AsyncExitStack
+from datetime import timedelta
 
 import httpx
+import structlog
 from fastapi import FastAPI
 
 from forms.api import routers
 from forms.clients.service_token import ClientCredentialsToken, StaticToken
 from forms.clients.trades import TokenSource, TradesClient
 from forms.config import Settings
+from forms.db.models import outbox_table
 from forms.services.context import Clock, IdFactory, utcnow
 from shared.auth import TokenVerifier
 from shared.http import ServiceClient
-from shared.service import create_service_app
+from shared.outbox import OutboxRelay, Sink, http_sink
+from shared.service import StartupHook, create_service_app
+
+log = structlog.get_logger("forms.app")
 
 
 def create_app(
@@ -24,15 +32,18 @@ def create_app(
     token_verifier: TokenVerifier | None = None,
     trades_transport: httpx.AsyncBaseTransport | None = None,
     service_token: TokenSource | None = None,
+    event_sink: Sink | None = None,
     clock: Clock = utcnow,
     id_factory: IdFactory = uuid.uuid4,
 ) -> FastAPI:
     """``trades_transport`` and ``service_token`` let tests run the trades service in process;
-    ``clock`` and ``id_factory`` make times and ids exact in tests."""
+    ``event_sink`` replaces the HTTP delivery of events; ``clock`` and ``id_factory`` make times
+    and ids exact in tests."""
     settings = settings or Settings()
 
     async def start_trades_client(app: FastAPI, stack: AsyncExitStack) -> None:
         token = service_token or await _service_token_source(settings, stack)
+        app.state.service_token = token
         trades = TradesClient(
             ServiceClient(
                 settings.trades_url,
@@ -49,7 +60,7 @@ def create_app(
         title="Minato forms: form catalogue, documents, shared items, derivation, DCSA",
         description="Minato forms: form catalogue, documents, shared items, derivation, DCSA.",
         routers=routers(),
-        on_startup=[start_trades_client],
+        on_startup=[start_trades_client, _relay_hook(settings, event_sink, clock)],
         token_verifier=token_verifier,
     )
     app.state.clock = clock
@@ -68,3 +79,41 @@ async def _service_token_source(settings: Settings, stack: AsyncExitStack) -> To
         )
     static = settings.service_token.get_secret_value() if settings.service_token else None
     return StaticToken(static)
+
+
+def _relay_hook(settings: Settings, sink: Sink | None, clock: Clock) -> StartupHook:
+    async def start_relay(app: FastAPI, stack: AsyncExitStack) -> None:
+        engine = getattr(app.state, "engine", None)
+        if not settings.outbox_relay_enabled or engine is None:
+            return
+        deliver = sink
+        if deliver is None:
+            target = settings.events_target
+            if target is None:
+                log.warning("outbox_relay_not_started", reason="FORMS_EVENTS_URL is not set")
+                return
+            client = httpx.AsyncClient(timeout=httpx.Timeout(settings.events_timeout_s))
+            stack.push_async_callback(client.aclose)
+            deliver = http_sink(client, target, token_provider=app.state.service_token)
+        relay = OutboxRelay(
+            engine,
+            table=outbox_table,
+            sink=deliver,
+            source=settings.service_name,
+            batch_size=settings.outbox_batch_size,
+            lease=timedelta(seconds=settings.outbox_lease_s),
+            max_attempts=settings.outbox_max_attempts,
+            poll_interval_s=settings.outbox_poll_interval_s,
+            clock=clock,
+        )
+        app.state.outbox_relay = relay
+        task = asyncio.create_task(relay.run(), name="forms-outbox-relay")
+
+        async def stop() -> None:
+            relay.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
+
+        stack.push_async_callback(stop)
+
+    return start_relay

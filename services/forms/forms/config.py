@@ -19,7 +19,25 @@ class Settings(ServiceSettings):
     service_token: SecretStr | None = None
     gateway_url: str | None = None
     service_client_secret: SecretStr | None = None
+    # Events leave through the outbox; the relay runs in the process (any number of replicas may).
+    # They go to the notifications service's ``POST /internal/events``; unset, they wait in the outbox.
+    outbox_relay_enabled: bool = True
+    events_url: str | None = None
+    notifications_url: str | None = None
+    outbox_poll_interval_s: float = Field(default=5.0, gt=0)
+    outbox_batch_size: int = Field(default=100, ge=1, le=1000)
+    outbox_lease_s: float = Field(default=60.0, gt=0)
+    outbox_max_attempts: int = Field(default=20, ge=1)
+    events_timeout_s: float = Field(default=15.0, gt=0)
     # Attachments live in PostgreSQL (bytea, a table of their own); keep them document-sized.
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     page_size_default: int = Field(default=50, ge=1)
     page_size_max: int = Field(default=200, ge=1)
+
+    @property
+    def events_target(self) -> str | None:
+        if self.events_url:
+            return self.events_url
+        if self.notifications_url:
+            return self.notifications_url.rstrip("/") + "/internal/events"
+        return None

@@ -252,12 +252,15 @@ def _refuse_locked_edits(ws: TradeWorkspace, state: FormState, proposed: Mapping
 
 def _merge_shared(
     ws: TradeWorkspace, form_code: str, values: Mapping[str, Any], now: datetime
-) -> None:
+) -> list[str]:
+    """Write the form's shared fields to the root document; the shared paths that changed."""
     updated = merge_into_shared(ws.shared.values, form_code, values)
-    if updated != ws.shared.values:
+    changes = diff_values(ws.shared.values, updated)
+    if changes:
         ws.shared.values = updated
         ws.shared.version += 1
         ws.shared.updated_at = now
+    return [change.path for change in changes]
 
 
 async def _record(
@@ -270,6 +273,7 @@ async def _record(
     topic: str,
     locks_before: Mapping[str, tuple[str, ...]],
     changed_paths: Sequence[str] = (),
+    shared_paths: Sequence[str] = (),
 ) -> None:
     """After a change: flush, snapshot the version, and write the events."""
     await session.flush()
@@ -290,6 +294,10 @@ async def _record(
     await events.form_changed(
         session, caller, form, topic=topic, view=view, changed_paths=changed_paths
     )
+    if shared_paths:
+        await events.shared_items_updated(
+            session, caller, form, paths=shared_paths, shared_version=ws.shared.version
+        )
     await events.locks_changed(
         session,
         caller,
@@ -366,9 +374,16 @@ async def create_form(
     )
     await repo.add_form(session, form)
     ws.forms.append(form)
-    _merge_shared(ws, form_code, initial, now)
+    shared_paths = _merge_shared(ws, form_code, initial, now)
     await _record(
-        session, caller, ws, form, change=change, topic="created", locks_before=locks_before
+        session,
+        caller,
+        ws,
+        form,
+        change=change,
+        topic="created",
+        locks_before=locks_before,
+        shared_paths=shared_paths,
     )
     return _view(ws, form), True
 
@@ -418,7 +433,7 @@ async def update_form(
     if not changes:
         return _view(ws, form)  # nothing changed: no new version, no event
     now = caller.clock()
-    _merge_shared(ws, form.form_code, normalized, now)
+    shared_paths = _merge_shared(ws, form.form_code, normalized, now)
     form.values = new_own
     form.updated_at = now
     await _record(
@@ -430,6 +445,7 @@ async def update_form(
         topic="updated",
         locks_before=locks_before,
         changed_paths=[change.path for change in changes],
+        shared_paths=shared_paths,
     )
     return _view(ws, form)
 

@@ -93,6 +93,29 @@ async def form_changed(
         )
 
 
+async def shared_items_updated(
+    session: AsyncSession,
+    caller: Caller,
+    form: FormDocument,
+    *,
+    paths: Sequence[str],
+    shared_version: int,
+) -> None:
+    """The trade's shared items changed through ``form``: every form showing them changed too."""
+    await emit(
+        session,
+        caller,
+        topic="shared_items.updated",
+        trade_id=form.trade_id,
+        payload={
+            "form_id": str(form.id),
+            "form_type": form.form_code,
+            "shared_items_version": shared_version,
+            "paths": list(paths),
+        },
+    )
+
+
 async def locks_changed(
     session: AsyncSession,
     caller: Caller,

@@ -1,5 +1,6 @@
-"""Concurrent requests on real connections (each request its own transaction, committed for real):
-the trade's root-document lock and the ETag precondition leave exactly one winner."""
+"""Real commits (each request its own transaction, its own connection): concurrent requests, where the
+trade's root-document lock and the ETag precondition leave exactly one winner, and the outbox relay
+delivering the committed events."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from asgi_lifespan import LifespanManager
 
 from forms.app import create_app
 from forms.clients.service_token import StaticToken
+from shared.outbox import EventEnvelope
 from shared.testing.plugin import asgi_client
 from shared.testing.tokens import TestIssuer
 from trades.app import create_app as create_trades_app
@@ -32,11 +34,17 @@ from .conftest import (
 
 
 @pytest.fixture
+def delivered() -> list[EventEnvelope]:
+    return []
+
+
+@pytest.fixture
 async def committing(
     database_url: str,
     trades_database_url: str,
     token_issuer: TestIssuer,
     service_token: StaticToken,
+    delivered: list[EventEnvelope],
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Trade]]:
     """Both apps with their own connection pools and real commits (no test transaction)."""
     trades_app = create_trades_app(
@@ -46,11 +54,16 @@ async def committing(
     )
     async with LifespanManager(trades_app) as trades_manager:
         transport = httpx.ASGITransport(app=trades_manager.app)
+
+        async def sink(event: EventEnvelope) -> None:
+            delivered.append(event)
+
         app = create_app(
-            forms_settings(database_url),
+            forms_settings(database_url).model_copy(update={"outbox_poll_interval_s": 0.1}),
             token_verifier=token_issuer.verifier(),
             trades_transport=transport,
             service_token=service_token,
+            event_sink=sink,
             id_factory=unique_ids(),
         )
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as trades:
@@ -108,3 +121,36 @@ async def test_concurrent_creates_of_one_form_make_one_form(
     )
     assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 200, 201]
     assert len({r.json()["id"] for r in responses}) == 1
+
+
+async def test_the_relay_delivers_committed_events_in_order(
+    committing: tuple[httpx.AsyncClient, Trade], delivered: list[EventEnvelope]
+) -> None:
+    client, trade = committing
+    created = await client.post(
+        trade.documents,
+        json={"form_type": "UL040", "values": complete_si()},
+        headers=trade.shipper.headers,
+    )
+    sent = await client.post(
+        f"/api/v1/forms/documents/{created.json()['id']}/send",
+        headers={**trade.shipper.headers, "If-Match": created.headers["etag"]},
+    )
+    assert sent.status_code == 200, sent.text
+
+    def ours() -> list[EventEnvelope]:
+        return [e for e in delivered if str(e.trade_id) == trade.id]
+
+    for _ in range(100):
+        if len(ours()) >= 4:
+            break
+        await asyncio.sleep(0.05)
+    topics = [e.type for e in ours()]
+    assert topics[0] == "form.created"
+    assert set(topics) == {
+        "form.created",
+        "shared_items.updated",
+        "form.sent",
+        "shared_items.locked",
+    }
+    assert all(e.source == "forms" and e.version == 1 for e in ours())

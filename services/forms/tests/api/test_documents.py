@@ -173,7 +173,10 @@ class TestEdit:
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "values.shipper.corporateNumber"
         assert await etag_of(client, trade, form["id"]) == form["etag"]
-        assert await outbox_topics(db_session, trade.id) == ["form.created"]
+        assert await outbox_topics(db_session, trade.id) == [
+            "form.created",
+            "shared_items.updated",
+        ]
 
 
 class TestStatus:

@@ -37,7 +37,7 @@ async def act(client: httpx.AsyncClient, trade: Trade, form_id: str, action: str
 
 class TestSharedValues:
     async def test_editing_the_consignee_in_the_si_changes_it_in_the_bl_draft(
-        self, client: httpx.AsyncClient, trade: Trade
+        self, client: httpx.AsyncClient, trade: Trade, db_session: AsyncSession
     ) -> None:
         si = await created_form(client, trade, trade.shipper, "UL040", complete_si())
         bl = await created_form(client, trade, trade.shipper, "UL150")
@@ -53,6 +53,13 @@ class TestSharedValues:
             f"/api/v1/forms/trades/{trade.id}/shared-items", headers=trade.carrier.headers
         )
         assert shared.json()["values"]["consignee"]["name"] == "ACME Hamburg GmbH"
+        update = [
+            e for e in await outbox_events(db_session, trade.id)
+            if e["topic"] == "shared_items.updated"
+        ][-1]  # fmt: skip
+        assert update["payload"]["paths"] == ["consignee.city", "consignee.name"]
+        assert update["payload"]["form_id"] == si["id"]
+        assert update["payload"]["shared_items_version"] == shared.json()["version"]
 
     async def test_form_only_fields_stay_on_their_form(
         self, client: httpx.AsyncClient, trade: Trade
