@@ -185,6 +185,7 @@ def create_app(
         read_timeout_s=settings.upstream_read_timeout_s,
         pool_size=settings.upstream_pool_size,
         max_body_bytes=settings.max_request_body_bytes,
+        client=settings.proxy_client,
     )
     # The gateway is the issuer: it verifies against its own keys, no network round trip.
     verifier = TokenVerifier(

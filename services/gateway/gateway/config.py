@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -21,6 +22,8 @@ class Settings(ServiceSettings):
     upstream_connect_timeout_s: float = Field(default=2.0, gt=0)
     upstream_read_timeout_s: float = Field(default=30.0, gt=0)
     upstream_pool_size: int = Field(default=100, ge=1)
+    # The client that carries proxied requests: "native" (gateway.upstream_http) or "aiohttp".
+    proxy_client: Literal["native", "aiohttp"] = "native"
     max_request_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     openapi_cache_s: float = Field(default=10.0, ge=0)
     # Where signing keys live (PEM). In dev and tests a key is generated when none exists.

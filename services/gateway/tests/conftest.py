@@ -108,7 +108,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-def test_env(app: FastAPI, session: AsyncSession) -> Env:
+def identity_env(app: FastAPI, session: AsyncSession) -> Env:
     rt = app.state.identity
     return Env(
         session=session,
@@ -219,7 +219,7 @@ def driver(
 async def operator(app: FastAPI, db_session: AsyncSession, driver: IdentityDriver) -> Onboarded:
     """A platform operator, enrolled in TOTP (operators need it by default)."""
     email = unique_email("operator")
-    await ensure_demo_operator(test_env(app, db_session), email, PASSWORD)
+    await ensure_demo_operator(identity_env(app, db_session), email, PASSWORD)
     await db_session.commit()
     response = await driver.login(email)
     assert response.status_code == 200, response.text

@@ -87,10 +87,18 @@ async def upstream_url() -> AsyncIterator[str]:
     await task
 
 
+@pytest.fixture(params=["native", "aiohttp"])
+def proxy_client(request: pytest.FixtureRequest) -> str:
+    """Every proxy test runs against both clients that can carry the hop."""
+    client: str = request.param
+    return client
+
+
 @pytest.fixture
-def gateway(upstream_url: str, tmp_path: Path) -> FastAPI:
+def gateway(upstream_url: str, tmp_path: Path, proxy_client: str) -> FastAPI:
     settings = Settings(
         environment="test",
+        proxy_client=proxy_client,
         keys_dir=tmp_path / "keys",
         upstreams={"echo": upstream_url, "dead": f"http://127.0.0.1:{free_port()}"},
         routes={"/api/v1/echo": "echo", "/api/v1/dead": "dead"},

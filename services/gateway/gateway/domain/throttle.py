@@ -12,6 +12,7 @@ Two counters per attempt, both rows in PostgreSQL and updated with one atomic up
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,7 +55,7 @@ class LoginThrottle:
             if row.locked_until is not None and row.locked_until > now
         ]
         if waits:
-            raise TooManyAttempts(int(max(waits)) + 1)
+            raise TooManyAttempts(math.ceil(max(waits)))
 
     async def record_failure(self, account_key: str, ip_key: str | None, now: datetime) -> None:
         await self._bump_account(account_key, now)
