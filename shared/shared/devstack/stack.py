@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -57,6 +58,9 @@ BACKENDS: tuple[ServiceSpec, ...] = (
     ServiceSpec("notifications", "NOTIFICATIONS_", 8004, ("/api/v1/notifications",)),
 )
 ALL_SERVICES: tuple[ServiceSpec, ...] = (GATEWAY, *BACKENDS)
+# Dev only (never in test or prod): the gateway seeds this platform operator and logs its login.
+DEMO_OPERATOR_EMAIL = "operator@demo.minato.dev"
+DEMO_OPERATOR_PASSWORD = "minato-demo-operator-2026"  # noqa: S105 - a published dev-only login
 
 
 def free_port() -> int:
@@ -123,6 +127,10 @@ class Stack:
         self.processes: dict[str, RunningProcess] = {}
         self.ports: dict[str, int] = {}
         self._log_files: list[IO[bytes]] = []
+        # One service client per backend (``svc-<name>``), with a secret made for this run only.
+        self.service_secrets: dict[str, str] = {
+            spec.name: secrets.token_urlsafe(32) for spec in BACKENDS
+        }
 
     # -- database -------------------------------------------------------------------------------
     def database_name(self, service: ServiceSpec) -> str:
@@ -196,6 +204,25 @@ class Stack:
                     "GATEWAY_KEYS_DIR": str(self.options.data_dir / "keys"),
                     "GATEWAY_SMTP_HOST": "127.0.0.1",
                     "GATEWAY_SMTP_PORT": str(self.ports.get("smtp", 8025)),
+                    "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}",
+                    "GATEWAY_SERVICE_CLIENTS": json.dumps(self.service_secrets),
+                }
+            )
+            if self.options.environment == "dev":
+                env.update(
+                    {
+                        "GATEWAY_DEMO_OPERATOR_EMAIL": DEMO_OPERATOR_EMAIL,
+                        "GATEWAY_DEMO_OPERATOR_PASSWORD": DEMO_OPERATOR_PASSWORD,
+                        "GATEWAY_OPERATOR_REQUIRE_TOTP": "false",
+                    }
+                )
+        else:
+            # How this service gets its own token (shared.service_auth.ServiceTokenProvider).
+            env.update(
+                {
+                    f"{prefix}TOKEN_URL": f"http://127.0.0.1:{gateway_port}/api/v1/auth/token",
+                    f"{prefix}SERVICE_CLIENT_ID": f"svc-{service.name}",
+                    f"{prefix}SERVICE_CLIENT_SECRET": self.service_secrets[service.name],
                 }
             )
         env.update(self.options.extra_env)
