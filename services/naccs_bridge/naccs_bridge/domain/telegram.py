@@ -142,6 +142,13 @@ class OutputHeader(StrictModel):
         """Result notices carry 出力情報コード ``*`` + system letter + 業務コード ✅ [S3 付表6-1]."""
         return self.output_info_code.startswith("*")
 
+    @property
+    def answered_code(self) -> str | None:
+        """The business code a result notice answers (``*SNVC01`` → ``NVC01``), else None."""
+        if not self.is_result_notice:
+            return None
+        return self.output_info_code[2:].strip() or None
+
 
 class FormValues(BaseModel):
     """Item values of one telegram body, keyed by item key; repeat groups as lists of blocks."""
@@ -483,6 +490,37 @@ def parse_output_telegram(data: bytes, settings: ChannelSettings) -> OutputTeleg
     if lines and lines[-1] == "":
         lines.pop()  # the final CRLF terminates the last line
     return OutputTelegram(header=header, lines=tuple(lines))
+
+
+def join_parts(parts: list[OutputTelegram]) -> OutputTelegram:
+    """One output split over several telegrams (分割通番 1, 2, ...; 最終表示 on the last 🔶): the parts must
+    share 業務コード, 出力情報コード and the echoed 電文引継情報 / 入力情報特定番号 and run 1..n without gaps.
+    Parts may arrive in any order; the lines are joined in 分割通番 order."""
+    if not parts:
+        raise TelegramTooShort(0, "no parts to join")
+    ordered = sorted(parts, key=lambda part: part.header.split_seq or 0)
+    first = ordered[0].header
+    for number, part in enumerate(ordered, start=1):
+        header = part.header
+        if header.split_seq != number:
+            raise MalformedHeader(
+                "split_seq", 245, f"part {header.split_seq} where part {number} belongs"
+            )
+        same = (
+            header.business_code,
+            header.output_info_code,
+            header.handover_info,
+            header.input_id_no,
+        )
+        if same != (
+            first.business_code,
+            first.output_info_code,
+            first.handover_info,
+            first.input_id_no,
+        ):
+            raise MalformedHeader("handover_info", 219, f"part {number} belongs to another output")
+    lines = tuple(line for part in ordered for line in part.lines)
+    return OutputTelegram(header=ordered[-1].header, lines=lines)
 
 
 RESULT_CODE_WIDTH = 15

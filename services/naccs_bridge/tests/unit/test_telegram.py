@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,11 +39,13 @@ from naccs_bridge.domain.telegram import (
     FormValues,
     InputHeader,
     MessageKind,
+    OutputTelegram,
     build_input_telegram,
     check_values,
     decode_body,
     encode_body,
     encode_input_header,
+    join_parts,
     parse_input_header,
     parse_input_telegram,
     parse_output_telegram,
@@ -613,6 +616,49 @@ def test_free_text_header_fields_decode_in_the_channel_charset() -> None:
     with pytest.raises(MalformedHeader) as caught:
         parse_output_telegram(patched(data, 115, b"\xff\xff"), EUC)
     assert (caught.value.field, caught.value.offset) == ("subject", 115)
+
+
+def part(seq: int, *lines: bytes, input_id: str = "0000004711") -> OutputTelegram:
+    data = patched(
+        output_telegram(info="SAE4001", kind="M", input_id=input_id, body_lines=lines),
+        245,
+        f"{seq:03d}".encode(),
+    )
+    return parse_output_telegram(data, SJIS)
+
+
+def test_split_outputs_join_in_sequence_order() -> None:
+    joined = join_parts([part(2, b"C", b"D"), part(1, b"A", b"B"), part(3, b"E")])
+    assert joined.lines == ("A", "B", "C", "D", "E")
+    assert joined.header.split_seq == 3
+
+
+@pytest.mark.parametrize(
+    ("parts", "field"),
+    [
+        (lambda: [part(1, b"A"), part(3, b"C")], "split_seq"),  # part 2 missing
+        (
+            lambda: [part(1, b"A"), part(2, b"B", input_id="0000009999")],
+            "handover_info",
+        ),  # another output
+    ],
+)
+def test_incomplete_or_mixed_parts_are_refused(
+    parts: Callable[[], list[OutputTelegram]], field: str
+) -> None:
+    with pytest.raises(MalformedHeader) as caught:
+        join_parts(parts())
+    assert caught.value.field == field
+
+
+def test_a_result_notice_names_the_code_it_answers() -> None:
+    assert (
+        parse_output_telegram(output_telegram(info="*SNVC01"), SJIS).header.answered_code == "NVC01"
+    )
+    assert (
+        parse_output_telegram(output_telegram(info="SAE4001", kind="P"), SJIS).header.answered_code
+        is None
+    )
 
 
 def test_parse_output_telegram_returns_every_body_line() -> None:
