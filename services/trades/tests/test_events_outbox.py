@@ -184,7 +184,7 @@ class TestRelayInTheService:
             environment="test",
             log_json=False,
             events_url=url,
-            events_token="service-token-for-notifications",
+            service_token="service-token-for-notifications",
             outbox_poll_interval_s=0.2,
         )
         app = create_app(settings, token_verifier=token_issuer.verifier())

@@ -170,3 +170,36 @@ class TestOtherCreatingPosts:
             assert first.json() == second.json()
         assert len((await client.get(f"{base}/tasks", headers=owner.headers)).json()) == 1
         assert len((await client.get(f"{base}/threads", headers=owner.headers)).json()) == 1
+
+
+class TestHousekeeping:
+    async def test_expired_keys_are_purged(
+        self,
+        committing_client: httpx.AsyncClient,
+        make_org: Any,
+        new_trade_body: Any,
+        database_url: str,
+        clock: Any,
+    ) -> None:
+        from datetime import timedelta
+
+        from trades.app import purge_expired_keys
+        from trades.runtime import Runtime
+
+        owner = make_org("owner")
+        headers = {**owner.headers, "Idempotency-Key": "old"}
+        assert (
+            await committing_client.post("/api/v1/trades", json=new_trade_body(), headers=headers)
+        ).status_code == 201
+        engine = create_async_engine(to_async_url(database_url))
+        try:
+            later = clock.now + idempotency.DEFAULT_RETENTION + timedelta(minutes=1)
+            await purge_expired_keys(engine, Runtime(clock=lambda: later))
+            async with engine.connect() as conn:
+                left = await conn.scalar(
+                    text("SELECT count(*) FROM idempotency_key WHERE principal LIKE :p"),
+                    {"p": f"%{owner.id}%"},
+                )
+        finally:
+            await engine.dispose()
+        assert left == 0

@@ -4,43 +4,70 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import structlog
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from shared import idempotency
 from shared.auth import TokenVerifier
 from shared.outbox import OutboxRelay, Sink, http_sink
 from shared.service import StartupHook, create_service_app
 from trades.api import internal, messages, participants, tasks, timeline
 from trades.api import trades as trades_api
 from trades.config import Settings
-from trades.db.models import outbox_table
+from trades.db.models import idempotency_table, outbox_table
 from trades.runtime import Runtime
 
 log = structlog.get_logger("trades.app")
 
+TokenSource = Callable[[], Awaitable[str | None]]
 
-def _relay_hook(settings: Settings, sink: Sink | None, runtime: Runtime) -> StartupHook:
+
+def _static_token(settings: Settings) -> TokenSource:
+    token = settings.service_token
+
+    async def provide() -> str | None:
+        return token.get_secret_value() if token else None
+
+    return provide
+
+
+async def _run_in_background(
+    stack: AsyncExitStack, name: str, loop: Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+) -> None:
+    stopping = asyncio.Event()
+    task = asyncio.create_task(loop(stopping), name=name)
+
+    async def stop() -> None:
+        stopping.set()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, timeout=10)
+
+    stack.push_async_callback(stop)
+
+
+def _relay_hook(
+    settings: Settings, sink: Sink | None, runtime: Runtime, token: TokenSource
+) -> StartupHook:
     async def start_relay(app: FastAPI, stack: AsyncExitStack) -> None:
         engine = getattr(app.state, "engine", None)
         if not settings.outbox_relay_enabled or engine is None:
             return
         deliver = sink
         if deliver is None:
-            if settings.events_url is None:
-                log.warning("outbox_relay_not_started", reason="TRADES_EVENTS_URL is not set")
+            target = settings.events_target
+            if target is None:
+                log.warning("outbox_relay_not_started", reason="no events_url or notifications_url")
                 return
             client = httpx.AsyncClient(timeout=httpx.Timeout(settings.events_timeout_s))
             stack.push_async_callback(client.aclose)
-            token = settings.events_token
-
-            async def token_provider() -> str | None:
-                return token.get_secret_value() if token else None
-
-            deliver = http_sink(client, settings.events_url, token_provider=token_provider)
+            deliver = http_sink(client, target, token_provider=token)
         relay = OutboxRelay(
             engine,
             table=outbox_table,
@@ -53,16 +80,45 @@ def _relay_hook(settings: Settings, sink: Sink | None, runtime: Runtime) -> Star
             clock=runtime.clock,
         )
         app.state.outbox_relay = relay
-        task = asyncio.create_task(relay.run(), name="trades-outbox-relay")
 
-        async def stop() -> None:
+        async def run(stopping: asyncio.Event) -> None:
+            runner = asyncio.create_task(relay.run())
+            await stopping.wait()
             relay.stop()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=10)
+            await runner
 
-        stack.push_async_callback(stop)
+        await _run_in_background(stack, "trades-outbox-relay", run)
 
     return start_relay
+
+
+async def purge_expired_keys(engine: AsyncEngine, runtime: Runtime) -> int:
+    async with AsyncSession(engine) as session, session.begin():
+        return await idempotency.purge_expired(
+            session, table=idempotency_table, now=runtime.clock()
+        )
+
+
+def _housekeeping_hook(settings: Settings, runtime: Runtime) -> StartupHook:
+    async def start_housekeeping(app: FastAPI, stack: AsyncExitStack) -> None:
+        engine = getattr(app.state, "engine", None)
+        if engine is None:
+            return
+
+        async def run(stopping: asyncio.Event) -> None:
+            while not stopping.is_set():
+                try:
+                    await purge_expired_keys(engine, runtime)
+                except Exception:
+                    log.exception("idempotency_purge_failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        stopping.wait(), timeout=settings.idempotency_purge_interval_s
+                    )
+
+        await _run_in_background(stack, "trades-housekeeping", run)
+
+    return start_housekeeping
 
 
 def create_app(
@@ -71,9 +127,12 @@ def create_app(
     token_verifier: TokenVerifier | None = None,
     runtime: Runtime | None = None,
     event_sink: Sink | None = None,
+    service_token: TokenSource | None = None,
 ) -> FastAPI:
+    """``event_sink`` replaces the HTTP delivery of events; ``service_token`` the fixed service token."""
     settings = settings or Settings()
     runtime = runtime or Runtime()
+    token = service_token or _static_token(settings)
     app = create_service_app(
         settings,
         title="Minato trades: trades per B/L, participants, timeline, tasks, messages",
@@ -86,7 +145,10 @@ def create_app(
             messages.router,
             internal.router,
         ],
-        on_startup=[_relay_hook(settings, event_sink, runtime)],
+        on_startup=[
+            _relay_hook(settings, event_sink, runtime, token),
+            _housekeeping_hook(settings, runtime),
+        ],
         token_verifier=token_verifier,
     )
     app.state.runtime = runtime

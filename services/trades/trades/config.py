@@ -15,13 +15,25 @@ class Settings(ServiceSettings):
 
     # The outbox relay runs inside the process; any number of replicas may run it.
     outbox_relay_enabled: bool = True
-    # Where events go: the notifications service's ``POST /internal/events``. Unset: events stay
-    # in the outbox (nothing is lost) and the relay does not start.
+    # Where events go: the notifications service's ``POST /internal/events`` (``events_url``, or
+    # derived from ``notifications_url``). Unset: events wait in the outbox and the relay does not start.
     events_url: str | None = None
-    # Service token for that call, until the gateway mints service tokens (see the issue note).
-    events_token: SecretStr | None = None
+    notifications_url: str | None = None
+    # This service's token for internal calls (a fixed one; ``create_app(service_token=...)`` takes
+    # a provider that fetches tokens by client credentials instead).
+    service_token: SecretStr | None = None
     outbox_poll_interval_s: float = Field(default=5.0, gt=0)
     outbox_batch_size: int = Field(default=100, ge=1, le=1000)
     outbox_lease_s: float = Field(default=60.0, gt=0)
     outbox_max_attempts: int = Field(default=20, ge=1)
     events_timeout_s: float = Field(default=15.0, gt=0)
+    # Expired Idempotency-Keys are deleted this often (they are ignored once expired anyway).
+    idempotency_purge_interval_s: float = Field(default=900.0, gt=0)
+
+    @property
+    def events_target(self) -> str | None:
+        if self.events_url:
+            return self.events_url
+        if self.notifications_url:
+            return self.notifications_url.rstrip("/") + "/internal/events"
+        return None

@@ -309,6 +309,21 @@ class AccessAnswer(BaseModel):
     visible_participant_org_ids: list[str]
 
 
+class InternalParticipant(BaseModel):
+    org_id: str
+    display_name: str
+    role: Role
+    roles: list[Role] = Field(description="The same role as a list (for consumers that expect one)")
+    hidden: bool
+    sponsor_org_id: str | None
+    is_owner: bool
+
+
+class InternalParticipants(BaseModel):
+    trade_id: uuid.UUID
+    participants: list[InternalParticipant]
+
+
 class TaskCreate(Strict):
     title: ShortText
     description: Annotated[str, StringConstraints(max_length=4000)] | None = None
