@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from forms.api import attachments, catalogue, dcsa, derivations, documents, templates
+from forms.api import attachments, catalogue, dcsa, derivations, documents, internal, templates
 
 
 def routers() -> list[APIRouter]:
@@ -15,4 +15,5 @@ def routers() -> list[APIRouter]:
         templates.router,
         attachments.router,
         dcsa.router,
+        internal.router,
     ]

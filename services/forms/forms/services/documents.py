@@ -589,6 +589,35 @@ async def shared_items(
     return ws.shared, ws.locks()
 
 
+# The NACCS bridge's names for the forms it reads (naccs_bridge.domain.bundle.TradeBundle).
+NACCS_BUNDLE_KEYS: Final = {
+    "UL040": "SI",
+    "UL050": "BK",
+    "UL100": "IV",
+    "UL120": "PL",
+    "UL150": "BL",
+    "UL290": "AN",
+}
+
+
+async def naccs_bundle(session: AsyncSession, *, trade_id: uuid.UUID) -> dict[str, Any]:
+    """For a trusted service: per bundle key the trade's form (the one without a custom id, else
+    the latest edited), with the shared items merged in. 404 for a trade without forms."""
+    ws = await _read_workspace(session, trade_id)
+    if not ws.forms:
+        raise TradeNotFound(f"No forms in trade {trade_id}")
+    chosen: dict[str, FormDocument] = {}
+    for form in sorted(ws.forms, key=lambda f: (f.custom_id == "", f.updated_at)):
+        if form.form_code in NACCS_BUNDLE_KEYS:
+            chosen[form.form_code] = form
+    bundle: dict[str, Any] = {
+        NACCS_BUNDLE_KEYS[code]: ws.view(form) for code, form in chosen.items()
+    }
+    bundle["shared"] = copy.deepcopy(ws.shared.values)
+    bundle["containers"] = copy.deepcopy(ws.shared.values.get("containers") or [])
+    return bundle
+
+
 # -- versions -------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,104 @@
+"""The form catalogue API, the OpenAPI document, and the NACCS bridge's bundle endpoint."""
+
+from __future__ import annotations
+
+import httpx
+
+from shared.testing.tokens import TestIssuer
+
+from .conftest import Trade, complete_si, created_form
+
+
+class TestCatalogue:
+    async def test_lists_every_form_type_with_labels_and_roles(
+        self, client: httpx.AsyncClient, trade: Trade
+    ) -> None:
+        response = await client.get("/api/v1/form-types", headers=trade.shipper.headers)
+        assert response.status_code == 200
+        types = {item["code"]: item for item in response.json()}
+        assert len(types) == 37
+        si = types["UL040"]
+        assert si["name_ja"] == "船積依頼書(S/I)"
+        assert si["name_en"] == "Shipping instructions"
+        assert si["code_source"] == "cyberport"
+        assert si["is_trigger"] is True
+        assert "shipper" in si["creators"]
+        assert "carrier" in si["receivers"]
+        assert types["UL100"]["is_trigger"] is False
+        assert {code for code, t in types.items() if t["is_trigger"]} == {
+            "UL040",
+            "UL050",
+            "UL150",
+            "UL290",
+        }
+
+    async def test_one_form_type_carries_its_json_schema_and_send_guide(
+        self, client: httpx.AsyncClient, trade: Trade
+    ) -> None:
+        response = await client.get("/api/v1/form-types/UL040", headers=trade.shipper.headers)
+        assert response.status_code == 200
+        detail = response.json()
+        schema = detail["json_schema"]
+        assert "consignee" in schema["properties"]
+        assert schema["additionalProperties"] is False
+        required = {item["path"]: item for item in detail["required_for_send"]}
+        assert required["consignee.name"]["label_ja"].startswith("荷受人")
+        assert required["consignee.name"]["label_en"].startswith("Consignee")
+        assert "consignee" in detail["locks"]
+        assert detail["requirement_source"]
+
+    async def test_unknown_code_is_404_and_a_token_is_required(
+        self, client: httpx.AsyncClient, trade: Trade
+    ) -> None:
+        missing = await client.get("/api/v1/form-types/XX000", headers=trade.shipper.headers)
+        assert missing.status_code == 404
+        assert missing.json()["code"] == "form_type_not_found"
+        assert (await client.get("/api/v1/form-types")).status_code == 401
+
+    async def test_openapi_describes_every_route(self, client: httpx.AsyncClient) -> None:
+        document = (await client.get("/openapi.json")).json()
+        paths = document["paths"]
+        for path in (
+            "/api/v1/form-types",
+            "/api/v1/forms/trades/{trade_id}/documents",
+            "/api/v1/forms/documents/{form_id}",
+            "/api/v1/forms/documents/{form_id}/send",
+            "/api/v1/forms/documents/{form_id}/diff",
+            "/api/v1/forms/documents/{form_id}/attachments",
+            "/api/v1/forms/trades/{trade_id}/dcsa/{kind}",
+            "/api/v1/forms/trades/{trade_id}/derivations",
+            "/internal/trades/{trade_id}/naccs-bundle",
+        ):
+            assert path in paths, path
+
+
+class TestNaccsBundle:
+    async def test_service_token_with_forms_read_gets_the_trades_forms(
+        self, client: httpx.AsyncClient, trade: Trade, token_issuer: TestIssuer
+    ) -> None:
+        await created_form(client, trade, trade.shipper, "UL040", complete_si())
+        await created_form(client, trade, trade.shipper, "UL100", {"invoiceNo": "INV-7"})
+        url = f"/internal/trades/{trade.id}/naccs-bundle"
+        bridge = token_issuer.auth(
+            subject="svc-naccs_bridge", kind="service", scopes=["forms:read"]
+        )
+        response = await client.get(url, headers=bridge)
+        assert response.status_code == 200, response.text
+        bundle = response.json()
+        assert bundle["SI"]["consignee"] == {"name": "ACME GmbH"}
+        assert bundle["IV"]["invoiceNo"] == "INV-7"
+        assert bundle["IV"]["consignee"] == {"name": "ACME GmbH"}  # shared items merged in
+        assert bundle["shared"]["bookingNo"] == "BKG123"
+        assert "BL" not in bundle
+
+    async def test_users_and_unscoped_services_are_refused(
+        self, client: httpx.AsyncClient, trade: Trade, token_issuer: TestIssuer
+    ) -> None:
+        url = f"/internal/trades/{trade.id}/naccs-bundle"
+        assert (await client.get(url, headers=trade.shipper.headers)).status_code == 403
+        other = token_issuer.auth(subject="svc-x", kind="service", scopes=["internal:call"])
+        assert (await client.get(url, headers=other)).status_code == 403
+        bridge = token_issuer.auth(
+            subject="svc-naccs_bridge", kind="service", scopes=["forms:read"]
+        )
+        assert (await client.get(url, headers=bridge)).status_code == 404  # no forms yet
