@@ -27,6 +27,15 @@ class UnknownBusinessCode(NaccsBridgeError):
         super().__init__(f"unknown NACCS business code {code!r}")
 
 
+class UnknownItems(NaccsBridgeError):
+    """Values were given for items the business code's field map does not have."""
+
+    def __init__(self, code: str, keys: list[str]) -> None:
+        self.code = code
+        self.keys = keys
+        super().__init__(f"{code} has no items {', '.join(keys)}")
+
+
 class ItemValueError(NaccsBridgeError):
     """A value cannot be written into a NACCS input item."""
 

@@ -26,6 +26,7 @@ from naccs_bridge.domain.errors import (
     TelegramError,
     TelegramTooLong,
     TelegramTooShort,
+    UnknownItems,
 )
 from naccs_bridge.domain.specs import FieldMap, GroupSpec, ItemSpec, StrictModel
 
@@ -192,9 +193,8 @@ class OutputTelegram(StrictModel):
 class ResultNotice(StrictModel):
     header: OutputHeader
     codes: tuple[ResultCode, ...]
-    reference_no: (
-        str | None
-    )  # the line after the result codes: 申告番号 / 輸出管理番号 etc. ✅ [S6]
+    # the line after the result codes: 申告番号 / 輸出管理番号 etc. ✅ [S6]
+    reference_no: str | None
     extra_lines: tuple[str, ...]
 
     @property
@@ -235,6 +235,23 @@ def encode_input_header(header: InputHeader, message_length: int) -> bytes:
     return bytes(line) + CRLF
 
 
+def _refuse_unknown_keys(field_map: FieldMap, values: FormValues) -> None:
+    """A value under a key the map does not have would be dropped silently: refuse it instead."""
+    single = {i.key for i in field_map.items if i.group is None}
+    unknown = [key for key in values.items if key not in single]
+    group_keys = {g.key for g in field_map.groups}
+    for group_key, blocks in values.groups.items():
+        if group_key not in group_keys:
+            unknown.append(group_key)
+            continue
+        members = {i.key for i in field_map.group_items(group_key)}
+        unknown.extend(
+            f"{group_key}.{key}" for block in blocks for key in block if key not in members
+        )
+    if unknown:
+        raise UnknownItems(field_map.code, sorted(set(unknown)))
+
+
 def _block_values(values: FormValues, group: GroupSpec) -> list[dict[str, str]]:
     blocks = values.groups.get(group.key, [])
     if len(blocks) > group.max_repeats:
@@ -246,6 +263,7 @@ def _block_values(values: FormValues, group: GroupSpec) -> list[dict[str, str]]:
 
 def encode_body(field_map: FieldMap, values: FormValues, settings: ChannelSettings) -> bytes:
     """The 業務個別項目: each item at its width + CRLF, in wire order, groups block by block."""
+    _refuse_unknown_keys(field_map, values)
     right = settings.numeric_alignment == "right"
     out = bytearray()
     for element in field_map.layout():

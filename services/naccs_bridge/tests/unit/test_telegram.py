@@ -27,6 +27,7 @@ from naccs_bridge.domain.errors import (
     RepeatOverflow,
     TelegramError,
     TelegramTooShort,
+    UnknownItems,
 )
 from naccs_bridge.domain.loading import load_field_map
 from naccs_bridge.domain.prefill import prefill
@@ -291,6 +292,14 @@ def test_all_refused_values_are_listed_at_once() -> None:
         ("ItemTooLong", "remarks"),
         ("DisallowedCharacter", "carry_in_code"),
     ]
+
+
+def test_values_for_items_the_map_lacks_are_refused_not_dropped() -> None:
+    values = FormValues(
+        items={"booking_no": "X", "bookingNo": "Y"}, groups={"carry_in": [{"code": "1"}]}
+    )
+    with pytest.raises(UnknownItems, match=r"ECR has no items bookingNo, carry_in.code"):
+        encode_body(load_field_map("ECR"), values, SJIS)
 
 
 def test_repeat_overflow_is_refused() -> None:
