@@ -88,7 +88,11 @@ def create_app(
             if settings.trades_url:
                 trades_client = ServiceClient(settings.trades_url)
                 stack.push_async_callback(trades_client.aclose)
-                trade_directory = HttpTradeDirectory(trades_client, service_token)
+                trade_directory = HttpTradeDirectory(
+                    trades_client,
+                    service_token,
+                    participants_api=settings.trades_participants_api,
+                )
             else:
                 log.warning("trades_not_configured", consequence="audiences from org_ids only")
                 trade_directory = NoTradeDirectory()

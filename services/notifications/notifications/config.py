@@ -30,6 +30,9 @@ class Settings(ServiceSettings):
 
     # Other services (internal HTTP). The token is a service token this service presents to them.
     trades_url: str | None = None
+    # Set when the trades service answers GET /internal/trades/{id}/participants; until then the
+    # audience of an event comes from membership projected from the trades service's events.
+    trades_participants_api: bool = False
     forms_url: str | None = None
     service_token: SecretStr | None = None
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 Locale = Literal["ja", "en"]
+ORG_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# Organisation ids as the gateway and the trades service write them (UUIDs today, opaque to us).
+OrgId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+]
 Channel = Literal["in_app", "email"]
 
 
@@ -26,7 +32,7 @@ class EventEnvelope(Strict):
     occurred_at: AwareDatetime
     source: str = Field(min_length=1, max_length=40, examples=["trades"])
     trade_id: uuid.UUID | None = None
-    org_ids: list[uuid.UUID] | None = Field(
+    org_ids: list[OrgId] | None = Field(
         default=None,
         max_length=1000,
         description="Audience restriction. For a trade event: only these participants. "
@@ -89,7 +95,7 @@ class WebhookEndpointPatch(Strict):
 
 class WebhookEndpointOut(BaseModel):
     id: uuid.UUID
-    org_id: uuid.UUID
+    org_id: str
     url: str
     event_types: list[str]
     trade_id: uuid.UUID | None

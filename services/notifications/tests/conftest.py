@@ -83,6 +83,7 @@ class FakeTrades:
     """Answers the participants/access questions the real trades service will answer."""
 
     participants: dict[uuid.UUID, list[dict[str, Any]]] = field(default_factory=dict)
+    participants_api: bool = True  # False: like today's trades service, only /access
     tokens_seen: list[str] = field(default_factory=list)
     url: str = ""
 
@@ -96,6 +97,8 @@ class FakeTrades:
     def app(self) -> Starlette:
         async def participants(request: Request) -> Response:
             self.tokens_seen.append(request.headers.get("authorization", ""))
+            if not self.participants_api:
+                return JSONResponse({"status": 404, "code": "not_found"}, status_code=404)
             trade_id = uuid.UUID(request.path_params["trade_id"])
             if trade_id not in self.participants:
                 return JSONResponse({"status": 404, "code": "not_found"}, status_code=404)
@@ -108,9 +111,19 @@ class FakeTrades:
             trade_id = uuid.UUID(request.path_params["trade_id"])
             org = request.query_params["org"]
             rows = [p for p in self.participants.get(trade_id, []) if p["org_id"] == org]
-            if not rows:
-                return JSONResponse({"status": 404, "code": "not_found"}, status_code=404)
-            return JSONResponse({"allowed": True, "hidden": rows[0]["hidden"]})
+            # The trades service's answer: participant false (not 404) for non-participants.
+            return JSONResponse(
+                {
+                    "trade_id": str(trade_id),
+                    "org_id": org,
+                    "participant": bool(rows),
+                    "hidden": bool(rows and rows[0]["hidden"]),
+                    "status": "active" if rows else None,
+                    "role": "shipper" if rows else None,
+                    "is_owner": False,
+                    "visible_participant_org_ids": [],
+                }
+            )
 
         return Starlette(
             routes=[
@@ -286,7 +299,12 @@ def settings_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 def settings(database_url: str, trades: FakeTrades, settings_overrides: dict[str, Any]) -> Settings:
-    return make_settings(database_url, trades_url=trades.url, **settings_overrides)
+    return make_settings(
+        database_url,
+        trades_url=trades.url,
+        trades_participants_api=trades.participants_api,
+        **settings_overrides,
+    )
 
 
 @pytest.fixture
@@ -353,7 +371,12 @@ async def live(
     token_issuer: TestIssuer,
 ) -> AsyncIterator[Live]:
     await truncate_all(database_url)
-    settings = make_settings(database_url, trades_url=trades.url, **settings_overrides)
+    settings = make_settings(
+        database_url,
+        trades_url=trades.url,
+        trades_participants_api=trades.participants_api,
+        **settings_overrides,
+    )
     application = create_app(settings, token_verifier=token_issuer.verifier())
     try:
         async for c in asgi_client(application):

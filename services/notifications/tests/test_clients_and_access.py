@@ -21,14 +21,16 @@ class TestHttpTradeDirectory:
         trade = trades.add_trade(shipper, broker, hidden=(broker,))
         client = ServiceClient(trades.url)
         try:
-            directory = HttpTradeDirectory(client, lambda: "svc-token")
+            directory = HttpTradeDirectory(client, lambda: "svc-token", participants_api=True)
             answer = await directory.participants(trade)
             assert answer is not None
-            assert answer.org_ids() == {shipper, broker}
-            assert answer.hidden_org_ids() == {broker}
-            assert await directory.participants(uuid.uuid4()) is None
-            assert await directory.can_access(trade, broker) is True
-            assert await directory.can_access(trade, uuid.uuid4()) is False
+            assert answer.org_ids() == {str(shipper), str(broker)}
+            assert answer.hidden_org_ids() == {str(broker)}
+            unknown = await directory.participants(uuid.uuid4())
+            assert unknown is not None
+            assert unknown.participants == []
+            assert await directory.can_access(trade, str(broker)) is True
+            assert await directory.can_access(trade, str(uuid.uuid4())) is False
             assert set(trades.tokens_seen) == {"Bearer svc-token"}
         finally:
             await client.aclose()
@@ -41,9 +43,11 @@ class TestHttpTradeDirectory:
 
         client = ServiceClient(f"http://127.0.0.1:{free_port()}", attempts=1)
         try:
-            directory = HttpTradeDirectory(client, lambda: None)
+            directory = HttpTradeDirectory(client, lambda: None, participants_api=True)
             with pytest.raises((UpstreamUnavailable, UpstreamProblem)):
                 await directory.participants(uuid.uuid4())
+            with pytest.raises((UpstreamUnavailable, UpstreamProblem)):
+                await directory.can_access(uuid.uuid4(), "org-1")
         finally:
             await client.aclose()
 
@@ -58,7 +62,7 @@ class TestHttpTradeDirectory:
 
         dead = ServiceClient(f"http://127.0.0.1:{free_port()}", attempts=1)
         try:
-            app.state.trades = HttpTradeDirectory(dead, lambda: None)
+            app.state.trades = HttpTradeDirectory(dead, lambda: None, participants_api=True)
             response = await client.post(
                 "/internal/events",
                 json=make_envelope(trade_id=uuid.uuid4()),

@@ -284,7 +284,9 @@ class TestCatalogue:
             "trade.created",
             "participant.added",
             "task.created",
-            "message.created",
+            "message.posted",
+            "participant.invited",
+            "task.assigned",
             "form.created",
             "form.updated",
             "form.sent",
@@ -297,7 +299,7 @@ class TestCatalogue:
             "naccs.permit",
         } <= names
         form_sent = next(e for e in catalogue if e["type"] == "form.sent")
-        assert set(form_sent["data_schema"]["required"]) >= {"trade_id", "form_id", "form_type"}
+        assert set(form_sent["data_schema"]["required"]) >= {"form_id", "form_type"}
 
     async def test_openapi_publishes_every_type_in_webhooks(self, app: FastAPI) -> None:
         document = app.openapi()

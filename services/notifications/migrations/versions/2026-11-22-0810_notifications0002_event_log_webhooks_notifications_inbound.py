@@ -1,4 +1,5 @@
-"""event log, audiences, webhook endpoints/deliveries/attempts, in-app notifications, preferences, mail queue, partner inbound, receiving slips
+"""event log, audiences, trade membership, webhook endpoints/deliveries/attempts, in-app notifications,
+preferences, mail queue, partner inbound, receiving slips
 
 Revision ID: notifications0002
 Revises: notifications0001
@@ -28,7 +29,7 @@ def upgrade() -> None:
     sa.Column('trade_id', sa.UUID(), nullable=True),
     sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('requested_org_ids', postgresql.ARRAY(sa.UUID()), nullable=True),
+    sa.Column('requested_org_ids', postgresql.ARRAY(sa.String(length=64)), nullable=True),
     sa.Column('data', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_events')),
     sa.UniqueConstraint('position', name=op.f('uq_events_position'))
@@ -38,7 +39,7 @@ def upgrade() -> None:
     op.create_index('ix_events_type_position', 'events', ['type', 'position'], unique=False)
     op.create_table('inbound_messages',
     sa.Column('id', sa.UUID(), nullable=False),
-    sa.Column('org_id', sa.UUID(), nullable=False),
+    sa.Column('org_id', sa.String(length=64), nullable=False),
     sa.Column('client_id', sa.String(length=200), nullable=False),
     sa.Column('partner', sa.String(length=40), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
@@ -83,9 +84,17 @@ def upgrade() -> None:
     sa.UniqueConstraint('event_id', 'to_address', name=op.f('uq_outgoing_emails_event_id'))
     )
     op.create_index('ix_outgoing_emails_due', 'outgoing_emails', ['next_attempt_at'], unique=False, postgresql_where=sa.text("status = 'pending'"))
+    op.create_table('trade_members',
+    sa.Column('trade_id', sa.UUID(), nullable=False),
+    sa.Column('org_id', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('hidden', sa.Boolean(), nullable=False),
+    sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('trade_id', 'org_id', name=op.f('pk_trade_members'))
+    )
     op.create_table('user_profiles',
     sa.Column('user_id', sa.String(length=200), nullable=False),
-    sa.Column('org_id', sa.UUID(), nullable=False),
+    sa.Column('org_id', sa.String(length=64), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=True),
     sa.Column('locale', sa.String(length=5), nullable=False),
     sa.Column('is_org_admin', sa.Boolean(), nullable=False),
@@ -96,7 +105,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_user_profiles_org_id'), 'user_profiles', ['org_id'], unique=False)
     op.create_table('webhook_endpoints',
     sa.Column('id', sa.UUID(), nullable=False),
-    sa.Column('org_id', sa.UUID(), nullable=False),
+    sa.Column('org_id', sa.String(length=64), nullable=False),
     sa.Column('url', sa.String(length=2048), nullable=False),
     sa.Column('description', sa.String(length=200), nullable=True),
     sa.Column('event_types', postgresql.ARRAY(sa.String(length=80)), nullable=False),
@@ -116,7 +125,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_webhook_endpoints_org_id'), 'webhook_endpoints', ['org_id'], unique=False)
     op.create_table('event_audience',
     sa.Column('event_id', sa.UUID(), nullable=False),
-    sa.Column('org_id', sa.UUID(), nullable=False),
+    sa.Column('org_id', sa.String(length=64), nullable=False),
     sa.Column('position', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_event_audience_event_id_events'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('event_id', 'org_id', name=op.f('pk_event_audience'))
@@ -125,7 +134,7 @@ def upgrade() -> None:
     op.create_table('notifications',
     sa.Column('id', sa.UUID(), nullable=False),
     sa.Column('position', sa.BigInteger(), sa.Identity(always=True), nullable=False),
-    sa.Column('org_id', sa.UUID(), nullable=False),
+    sa.Column('org_id', sa.String(length=64), nullable=False),
     sa.Column('event_id', sa.UUID(), nullable=False),
     sa.Column('event_type', sa.String(length=80), nullable=False),
     sa.Column('trade_id', sa.UUID(), nullable=True),
@@ -216,6 +225,7 @@ def downgrade() -> None:
     op.drop_table('webhook_endpoints')
     op.drop_index(op.f('ix_user_profiles_org_id'), table_name='user_profiles')
     op.drop_table('user_profiles')
+    op.drop_table('trade_members')
     op.drop_index('ix_outgoing_emails_due', table_name='outgoing_emails', postgresql_where=sa.text("status = 'pending'"))
     op.drop_table('outgoing_emails')
     op.drop_table('notification_preferences')

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ from notifications.domain.events import EventIntake
 from notifications.domain.runtime import Runtime
 from notifications.domain.secrets import SecretBox
 from notifications.domain.webhooks import WebhookEndpoints
+from notifications.schemas import ORG_ID_PATTERN
 from shared.auth import Principal, PrincipalDep, PrincipalKind
 from shared.db import SessionDep
 from shared.errors import Forbidden, InvalidInput, field_error
@@ -51,13 +51,12 @@ RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 TradesDep = Annotated[TradeDirectory, Depends(trades_of)]
 
 
-def org_of(principal: Principal) -> uuid.UUID:
+def org_of(principal: Principal) -> str:
     if principal.org_id is None:
         raise Forbidden("This call needs an organisation's token")
-    try:
-        return uuid.UUID(principal.org_id)
-    except ValueError:
-        raise Forbidden("The token's organisation is not valid") from None
+    if not ORG_ID_PATTERN.fullmatch(principal.org_id):
+        raise Forbidden("The token's organisation is not valid")
+    return principal.org_id
 
 
 async def require_publisher(principal: PrincipalDep) -> Principal:

@@ -12,6 +12,7 @@ from notifications.api.deps import OrgReaderDep, TradesDep, decode_cursor, encod
 from notifications.db.models import Event
 from notifications.db.repositories import EventRepository
 from notifications.domain.catalogue import CATALOGUE
+from notifications.domain.membership import member_can_access
 from notifications.schemas import EventOut, EventPage, EventTypeOut
 from shared.db import SessionDep
 from shared.errors import PROBLEM_SCHEMA, NotFound
@@ -66,7 +67,7 @@ async def list_events(
     org_id = org_of(principal)
     # A former participant no longer reads the trade's log. Unknown and not-participating look the
     # same (404). Every row is also guarded by the audience decided at intake.
-    if trade_id is not None and await trades.can_access(trade_id, org_id) is False:
+    if trade_id is not None and await member_can_access(session, trades, trade_id, org_id) is False:
         raise NotFound("No such trade")
     parsed = decode_cursor(cursor, int)
     after = parsed[0] if parsed else None

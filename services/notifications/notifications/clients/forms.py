@@ -31,7 +31,7 @@ class FormsGateway(Protocol):
         self,
         *,
         trade_id: uuid.UUID,
-        org_id: uuid.UUID,
+        org_id: str,
         payload: dict[str, Any],
         idempotency_key: str,
     ) -> ForwardOutcome: ...
@@ -46,7 +46,7 @@ class HttpFormsGateway:
         self,
         *,
         trade_id: uuid.UUID,
-        org_id: uuid.UUID,
+        org_id: str,
         payload: dict[str, Any],
         idempotency_key: str,
     ) -> ForwardOutcome:
@@ -82,7 +82,7 @@ class NoFormsGateway:
         self,
         *,
         trade_id: uuid.UUID,
-        org_id: uuid.UUID,
+        org_id: str,
         payload: dict[str, Any],
         idempotency_key: str,
     ) -> ForwardOutcome:

@@ -1,15 +1,16 @@
-"""Who participates in a trade: the one question this service asks the trades service.
+"""Who participates in a trade: the questions this service asks the trades service.
 
-The trades service owns participants; this service never reads its database. The interface is a small
-protocol so the domain does not care whether the answer comes over HTTP (production) or from a table in
-a test. The expected endpoint on the trades service::
+The trades service owns participants; this service never reads its database. Two questions:
 
-    GET /internal/trades/{trade_id}/participants
-    200 {"trade_id": "...", "participants": [{"org_id": "...", "hidden": false, "roles": ["shipper"]}]}
-    404 when the trade does not exist
-
-(and ``GET /internal/trades/{trade_id}/access?org=...`` for a single yes/no, which ``can_access`` uses
-when the full list is not needed).
+* ``can_access(trade, org)``: may this organisation see the trade now? Asked of the trades service's
+  ``GET /internal/trades/{trade_id}/access?org=...`` (answer ``{"participant": bool, "hidden": bool,
+  ...}``) on every read that names a trade, so a removed participant loses access at once.
+* ``participants(trade)``: every participant with its hidden flag, to decide who hears of an event.
+  The trades service does not offer this yet; when it does (``GET /internal/trades/{trade_id}/
+  participants`` → ``{"trade_id", "participants": [{"org_id", "hidden", "roles"}]}``), set
+  ``NOTIFICATIONS_TRADES_PARTICIPANTS_API=true``. Until then ``participants`` answers None and the
+  audience comes from the membership this service projects from the trades service's own
+  participant events (see ``domain/membership.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from shared.http import ServiceClient, UpstreamProblem
 
 
 class TradeParticipant(BaseModel):
-    org_id: uuid.UUID
+    org_id: str
     hidden: bool = False
     roles: list[str] = Field(default_factory=list)
 
@@ -33,64 +34,75 @@ class TradeParticipants(BaseModel):
     trade_id: uuid.UUID
     participants: list[TradeParticipant]
 
-    def org_ids(self) -> set[uuid.UUID]:
+    def org_ids(self) -> set[str]:
         return {p.org_id for p in self.participants}
 
-    def hidden_org_ids(self) -> set[uuid.UUID]:
+    def hidden_org_ids(self) -> set[str]:
         return {p.org_id for p in self.participants if p.hidden}
 
 
 class TradeAccessAnswer(BaseModel):
-    allowed: bool
+    """The part of the trades service's access answer this service uses."""
+
+    participant: bool
     hidden: bool = False
 
 
 class TradeDirectory(Protocol):
     async def participants(self, trade_id: uuid.UUID) -> TradeParticipants | None:
-        """The trade's participants, or None when there is no such trade."""
+        """The trade's active participants; None when this directory cannot say."""
 
-    async def can_access(self, trade_id: uuid.UUID, org_id: uuid.UUID) -> bool | None:
+    async def can_access(self, trade_id: uuid.UUID, org_id: str) -> bool | None:
         """Whether ``org_id`` participates in the trade (hidden ones included); None: unknown."""
 
 
 class HttpTradeDirectory:
     """The trades service over HTTP, with a service token (timeouts and retries from ServiceClient)."""
 
-    def __init__(self, client: ServiceClient, token: Callable[[], str | None]) -> None:
+    def __init__(
+        self,
+        client: ServiceClient,
+        token: Callable[[], str | None],
+        *,
+        participants_api: bool = False,
+    ) -> None:
         self._client = client
         self._token = token
+        self._participants_api = participants_api
 
     async def participants(self, trade_id: uuid.UUID) -> TradeParticipants | None:
+        if not self._participants_api:
+            return None
         try:
             body = await self._client.json(
                 "GET", f"/internal/trades/{trade_id}/participants", token=self._token()
             )
         except UpstreamProblem as exc:
             if exc.upstream_status == 404:
-                return None
+                return TradeParticipants(trade_id=trade_id, participants=[])
             raise
         return TradeParticipants.model_validate(body)
 
-    async def can_access(self, trade_id: uuid.UUID, org_id: uuid.UUID) -> bool | None:
+    async def can_access(self, trade_id: uuid.UUID, org_id: str) -> bool | None:
         try:
             body = await self._client.json(
                 "GET",
                 f"/internal/trades/{trade_id}/access",
-                params={"org": str(org_id)},
+                params={"org": org_id},
                 token=self._token(),
             )
         except UpstreamProblem as exc:
             if exc.upstream_status == 404:
                 return False
             raise
-        return TradeAccessAnswer.model_validate(body).allowed
+        return TradeAccessAnswer.model_validate(body).participant
 
 
 class NoTradeDirectory:
-    """Used when no trades URL is configured: nothing is known, so only declared audiences apply."""
+    """No trades URL configured: the projected membership is the only source."""
 
     async def participants(self, trade_id: uuid.UUID) -> TradeParticipants | None:
         return None
 
-    async def can_access(self, trade_id: uuid.UUID, org_id: uuid.UUID) -> bool | None:
+    async def can_access(self, trade_id: uuid.UUID, org_id: str) -> bool | None:
         return None

@@ -50,7 +50,7 @@ class Event(NotificationsBase):
     trade_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     occurred_at: Mapped[datetime] = mapped_column(_tz())
     received_at: Mapped[datetime] = mapped_column(_tz())
-    requested_org_ids: Mapped[list[uuid.UUID] | None] = mapped_column(ARRAY(UUID(as_uuid=True)))
+    requested_org_ids: Mapped[list[str] | None] = mapped_column(ARRAY(String(64)))
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
 
     __table_args__ = (
@@ -68,17 +68,34 @@ class EventAudience(NotificationsBase):
     event_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
     )
-    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_event_audience_org_id_position", "org_id", "position"),)
+
+
+class TradeMember(NotificationsBase):
+    """Who participates in which trade, projected from the trades service's participant events.
+
+    The audience of a trade event is decided from this table unless the trades service answers the
+    participants question itself (``trades_participants_api``). A row changes only for a newer event,
+    so events arriving out of order cannot resurrect a removed participant.
+    """
+
+    __tablename__ = "trade_members"
+
+    trade_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))  # invited | active | declined | left | removed
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_at: Mapped[datetime] = mapped_column(_tz())
 
 
 class WebhookEndpoint(NotificationsBase):
     __tablename__ = "webhook_endpoints"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    org_id: Mapped[str] = mapped_column(String(64), index=True)
     url: Mapped[str] = mapped_column(String(2048))
     description: Mapped[str | None] = mapped_column(String(200))
     event_types: Mapped[list[str]] = mapped_column(ARRAY(String(80)))
@@ -163,7 +180,7 @@ class Notification(NotificationsBase):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger, Identity(always=True), unique=True)
-    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    org_id: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("events.id"))
     event_type: Mapped[str] = mapped_column(String(80))
     trade_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
@@ -191,7 +208,7 @@ class UserProfile(NotificationsBase):
     __tablename__ = "user_profiles"
 
     user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    org_id: Mapped[str] = mapped_column(String(64), index=True)
     email: Mapped[str | None] = mapped_column(String(320))
     locale: Mapped[str] = mapped_column(String(5), default="ja")
     is_org_admin: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -243,7 +260,7 @@ class InboundMessage(NotificationsBase):
     __tablename__ = "inbound_messages"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    org_id: Mapped[str] = mapped_column(String(64))
     client_id: Mapped[str] = mapped_column(String(200))
     partner: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(40))

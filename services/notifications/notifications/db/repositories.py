@@ -20,6 +20,7 @@ from notifications.db.models import (
     NotificationRead,
     OutgoingEmail,
     ReceivingSlip,
+    TradeMember,
     UserProfile,
     WebhookAttempt,
     WebhookDelivery,
@@ -43,13 +44,13 @@ class EventRepository:
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def add_audience(
-        self, event_id: uuid.UUID, position: int, org_ids: Iterable[uuid.UUID]
+        self, event_id: uuid.UUID, position: int, org_ids: Iterable[str]
     ) -> None:
         rows = [{"event_id": event_id, "org_id": org, "position": position} for org in org_ids]
         if rows:
             await self.session.execute(insert(EventAudience).values(rows).on_conflict_do_nothing())
 
-    async def audience_of(self, event_id: uuid.UUID) -> list[uuid.UUID]:
+    async def audience_of(self, event_id: uuid.UUID) -> list[str]:
         result = await self.session.execute(
             select(EventAudience.org_id).where(EventAudience.event_id == event_id)
         )
@@ -58,7 +59,7 @@ class EventRepository:
     async def get(self, event_id: uuid.UUID) -> Event | None:
         return await self.session.get(Event, event_id)
 
-    async def get_visible(self, event_id: uuid.UUID, org_id: uuid.UUID) -> Event | None:
+    async def get_visible(self, event_id: uuid.UUID, org_id: str) -> Event | None:
         statement = select(Event).where(
             Event.id == event_id,
             exists().where(EventAudience.event_id == Event.id, EventAudience.org_id == org_id),
@@ -68,7 +69,7 @@ class EventRepository:
     async def list_visible(
         self,
         *,
-        org_id: uuid.UUID,
+        org_id: str,
         trade_id: uuid.UUID | None,
         event_types: Sequence[str],
         since: datetime | None,
@@ -99,7 +100,7 @@ class EventRepository:
     async def visible_ids_in_range(
         self,
         *,
-        org_id: uuid.UUID,
+        org_id: str,
         trade_id: uuid.UUID | None,
         since: datetime | None,
         until: datetime | None,
@@ -121,6 +122,36 @@ class EventRepository:
         return [(row[0], row[1], row[2]) for row in await self.session.execute(statement)]
 
 
+# -- trade membership (projected from the trades service's events) ------------------------------
+class MembershipRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def apply(
+        self, *, trade_id: uuid.UUID, org_id: str, status: str, hidden: bool, at: datetime
+    ) -> None:
+        statement = insert(TradeMember).values(
+            trade_id=trade_id, org_id=org_id, status=status, hidden=hidden, changed_at=at
+        )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[TradeMember.trade_id, TradeMember.org_id],
+                set_={
+                    "status": statement.excluded.status,
+                    "hidden": statement.excluded.hidden,
+                    "changed_at": statement.excluded.changed_at,
+                },
+                where=TradeMember.changed_at <= statement.excluded.changed_at,
+            )
+        )
+
+    async def members(self, trade_id: uuid.UUID) -> list[TradeMember]:
+        result = await self.session.execute(
+            select(TradeMember).where(TradeMember.trade_id == trade_id)
+        )
+        return list(result.scalars())
+
+
 # -- webhooks -------------------------------------------------------------------------------------
 class WebhookRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -130,14 +161,14 @@ class WebhookRepository:
         self.session.add(endpoint)
         await self.session.flush()
 
-    async def count_endpoints(self, org_id: uuid.UUID) -> int:
+    async def count_endpoints(self, org_id: str) -> int:
         result = await self.session.execute(
             select(func.count()).where(WebhookEndpoint.org_id == org_id)
         )
         return int(result.scalar_one())
 
     async def get_endpoint(
-        self, endpoint_id: uuid.UUID, org_id: uuid.UUID, *, for_update: bool = False
+        self, endpoint_id: uuid.UUID, org_id: str, *, for_update: bool = False
     ) -> WebhookEndpoint | None:
         statement = select(WebhookEndpoint).where(
             WebhookEndpoint.id == endpoint_id, WebhookEndpoint.org_id == org_id
@@ -146,7 +177,7 @@ class WebhookRepository:
             statement = statement.with_for_update()
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def list_endpoints(self, org_id: uuid.UUID) -> list[WebhookEndpoint]:
+    async def list_endpoints(self, org_id: str) -> list[WebhookEndpoint]:
         statement = (
             select(WebhookEndpoint)
             .where(WebhookEndpoint.org_id == org_id)
@@ -159,7 +190,7 @@ class WebhookRepository:
         await self.session.flush()
 
     async def endpoints_for_event(
-        self, org_ids: Sequence[uuid.UUID], trade_id: uuid.UUID | None
+        self, org_ids: Sequence[str], trade_id: uuid.UUID | None
     ) -> list[WebhookEndpoint]:
         if not org_ids:
             return []
@@ -277,7 +308,7 @@ class InboxRepository:
             await self.session.execute(insert(NotificationPreference).values(rows))
 
     async def mail_recipients(
-        self, org_ids: Sequence[uuid.UUID], *, admins_only: bool = False
+        self, org_ids: Sequence[str], *, admins_only: bool = False
     ) -> list[tuple[UserProfile, list[NotificationPreference]]]:
         if not org_ids:
             return []
@@ -312,7 +343,7 @@ class InboxRepository:
         self,
         *,
         user_id: str,
-        org_id: uuid.UUID,
+        org_id: str,
         read_through: int,
         muted_types: Sequence[str],
         unread_only: bool,
@@ -336,7 +367,7 @@ class InboxRepository:
         return [(row[0], row[1], bool(row[2])) for row in await self.session.execute(statement)]
 
     async def unread_count(
-        self, *, user_id: str, org_id: uuid.UUID, read_through: int, muted_types: Sequence[str]
+        self, *, user_id: str, org_id: str, read_through: int, muted_types: Sequence[str]
     ) -> int:
         statement = select(func.count()).where(
             Notification.org_id == org_id, self._unread_condition(user_id, read_through)
@@ -346,7 +377,7 @@ class InboxRepository:
         return int((await self.session.execute(statement)).scalar_one())
 
     async def get_notification(
-        self, notification_id: uuid.UUID, org_id: uuid.UUID
+        self, notification_id: uuid.UUID, org_id: str
     ) -> Notification | None:
         statement = select(Notification).where(
             Notification.id == notification_id, Notification.org_id == org_id
@@ -360,7 +391,7 @@ class InboxRepository:
             .on_conflict_do_nothing()
         )
 
-    async def latest_position(self, org_id: uuid.UUID) -> int:
+    async def latest_position(self, org_id: str) -> int:
         result = await self.session.execute(
             select(func.coalesce(func.max(Notification.position), 0)).where(
                 Notification.org_id == org_id
@@ -395,7 +426,7 @@ class PartnerRepository:
         return (await self.session.execute(statement)).scalar_one_or_none() is not None
 
     async def find_inbound(
-        self, org_id: uuid.UUID, partner: str, kind: str, partner_message_id: str
+        self, org_id: str, partner: str, kind: str, partner_message_id: str
     ) -> InboundMessage | None:
         statement = select(InboundMessage).where(
             InboundMessage.org_id == org_id,
@@ -405,7 +436,7 @@ class PartnerRepository:
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def get_inbound(self, inbound_id: uuid.UUID, org_id: uuid.UUID) -> InboundMessage | None:
+    async def get_inbound(self, inbound_id: uuid.UUID, org_id: str) -> InboundMessage | None:
         statement = select(InboundMessage).where(
             InboundMessage.id == inbound_id, InboundMessage.org_id == org_id
         )
@@ -423,7 +454,7 @@ class PartnerRepository:
         )
 
     async def receiving_slips_for(
-        self, *, org_id: uuid.UUID, terminal_code: str, planned_date: date, limit: int
+        self, *, org_id: str, terminal_code: str, planned_date: date, limit: int
     ) -> list[ReceivingSlip]:
         statement = (
             select(ReceivingSlip)

@@ -16,13 +16,25 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class EventData(BaseModel):
+    """Fields every type may carry. ``trade_id`` in data is optional: the envelope's is authoritative.
+
+    ``audience_org_ids`` (from the trades service): null means every participant of the trade may hear
+    of the event; a list means only those organisations.
+    """
+
     model_config = ConfigDict(extra="allow")
+
+    audience_org_ids: list[str] | None = None
 
 
 class TradeData(EventData):
-    trade_id: uuid.UUID
+    trade_id: uuid.UUID | None = None
+    trade_no: str | None = None
     reference: str | None = Field(default=None, description="house reference or B/L number")
     status: str | None = None
+    owner_org_id: str | None = None
+    bl_no: str | None = None
+    booking_no: str | None = None
 
 
 class TradeStatusChangedData(TradeData):
@@ -35,41 +47,52 @@ class TradeScheduleChangedData(TradeData):
 
 
 class ParticipantData(EventData):
-    trade_id: uuid.UUID
-    org_id: uuid.UUID = Field(description="the participating organisation")
+    trade_id: uuid.UUID | None = None
+    org_id: str = Field(description="the participating organisation")
     role: str | None = None
     hidden: bool = False
+    status: str | None = None
+    trade_no: str | None = None
 
 
 class TaskData(EventData):
-    trade_id: uuid.UUID
+    trade_id: uuid.UUID | None = None
     task_id: uuid.UUID
     title: str | None = None
     status: str | None = None
-    assignee_org_id: uuid.UUID | None = None
+    assignee_org_id: str | None = None
     due_at: datetime | None = None
 
 
+class TaskCommentData(EventData):
+    trade_id: uuid.UUID | None = None
+    task_id: uuid.UUID
+    comment_id: uuid.UUID
+    title: str | None = None
+
+
 class MessageData(EventData):
-    trade_id: uuid.UUID
+    trade_id: uuid.UUID | None = None
     message_id: uuid.UUID
-    author_org_id: uuid.UUID | None = None
+    thread_id: uuid.UUID | None = None
+    author_org_id: str | None = None
     subject: str | None = None
+    excerpt: str | None = None
 
 
 class FormData(EventData):
-    trade_id: uuid.UUID
+    trade_id: uuid.UUID | None = None
     form_id: uuid.UUID
     form_type: str = Field(description="Cyber Port form code, e.g. UL040")
     version: int | None = None
 
 
 class FormSentData(FormData):
-    recipient_org_ids: list[uuid.UUID] = Field(default_factory=list)
+    recipient_org_ids: list[str] = Field(default_factory=list)
 
 
 class SharedItemsLockData(EventData):
-    trade_id: uuid.UUID
+    trade_id: uuid.UUID | None = None
     items: list[str] = Field(default_factory=list, description="locked or unlocked item paths")
     trigger_form_id: uuid.UUID | None = None
 
@@ -77,7 +100,7 @@ class SharedItemsLockData(EventData):
 class ReceivingSlipData(EventData):
     """A container receiving slip (搬入票, UL090) that a terminal wants before the truck arrives."""
 
-    trade_id: uuid.UUID
+    trade_id: uuid.UUID | None = None
     slip_id: uuid.UUID
     terminal_code: str = Field(min_length=1, max_length=35, description="terminal (CY) code")
     planned_date: date = Field(description="planned gate-in date at the terminal")
@@ -89,7 +112,7 @@ class ReceivingSlipData(EventData):
 
 
 class NaccsData(EventData):
-    trade_id: uuid.UUID
+    trade_id: uuid.UUID | None = None
     business_code: str = Field(description="NACCS business code, e.g. ECR")
     naccs_form_id: uuid.UUID | None = None
     result_code: str | None = None
@@ -117,7 +140,7 @@ class CyAvailabilityData(EventData):
 
 
 class ShippingInstructionsReceivedData(EventData):
-    trade_id: uuid.UUID
+    trade_id: uuid.UUID | None = None
     inbound_id: uuid.UUID
     partner: str
     partner_message_id: str
@@ -159,11 +182,32 @@ def _types() -> list[EventType]:
             "取引の ETD/ETA が変わりました",
         ),
         EventType(
+            "participant.invited",
+            1,
+            ParticipantData,
+            "An organisation was invited to a trade",
+            "取引に招待されました",
+        ),
+        EventType(
             "participant.added",
             1,
             ParticipantData,
             "A participant joined",
             "参加者が追加されました",
+        ),
+        EventType(
+            "participant.declined",
+            1,
+            ParticipantData,
+            "An invitation was declined",
+            "招待が辞退されました",
+        ),
+        EventType(
+            "participant.left",
+            1,
+            ParticipantData,
+            "A participant left",
+            "参加者が退出しました",
         ),
         EventType(
             "participant.updated",
@@ -176,14 +220,24 @@ def _types() -> list[EventType]:
             "participant.removed",
             1,
             ParticipantData,
-            "A participant left",
+            "A participant was removed",
             "参加者が削除されました",
         ),
         EventType("task.created", 1, TaskData, "A task was created", "タスクが作成されました"),
+        EventType(
+            "task.assigned", 1, TaskData, "A task was assigned", "タスクが割り当てられました"
+        ),
+        EventType(
+            "task.commented",
+            1,
+            TaskCommentData,
+            "A task got a comment",
+            "タスクにコメントが付きました",
+        ),
         EventType("task.updated", 1, TaskData, "A task was updated", "タスクが更新されました"),
         EventType("task.completed", 1, TaskData, "A task was completed", "タスクが完了しました"),
         EventType(
-            "message.created", 1, MessageData, "A message was posted", "メッセージが届きました"
+            "message.posted", 1, MessageData, "A message was posted", "メッセージが届きました"
         ),
         EventType("form.created", 1, FormData, "A form was created", "帳票が作成されました"),
         EventType("form.updated", 1, FormData, "A form was updated", "帳票が更新されました"),

@@ -26,20 +26,22 @@ from notifications.db.repositories import (
 )
 from notifications.domain import catalogue
 from notifications.domain.mail import render
+from notifications.domain.membership import (
+    apply_membership_event,
+    decide_audience,
+    trade_participants,
+)
 from notifications.domain.preferences import wants
 from notifications.domain.runtime import Runtime
 from notifications.schemas import EventEnvelope
 from shared.errors import InvalidInput, field_error
-
-# Events about a participant name that participant: when it is hidden, only it may see them.
-_PARTICIPANT_EVENT_PREFIX = "participant."
 
 
 @dataclass(frozen=True)
 class IntakeOutcome:
     event_id: uuid.UUID
     duplicate: bool
-    audience: list[uuid.UUID]
+    audience: list[str]
     webhook_deliveries: int
 
 
@@ -73,38 +75,6 @@ def validated_data(envelope: EventEnvelope, max_bytes: int) -> dict[str, Any]:
         ) from None
 
 
-async def decide_audience(
-    *,
-    trades: TradeDirectory,
-    trade_id: uuid.UUID | None,
-    event_type: str,
-    data: dict[str, Any],
-    requested: list[uuid.UUID] | None,
-) -> list[uuid.UUID]:
-    """The organisations that may see the event.
-
-    A trade event goes to the trade's participants (narrowed by ``org_ids`` when the producer gives
-    them); an event about a hidden participant goes to that participant alone. When the trades service
-    is not configured or does not know the trade, only the producer's declared ``org_ids`` are used: a
-    producer's word is then the only source, which is why it is a service-only endpoint.
-    """
-    requested_set = set(requested) if requested is not None else None
-    if trade_id is None:
-        return sorted(requested_set or set())
-    participants = await trades.participants(trade_id)
-    if participants is None:
-        return sorted(requested_set or set())
-    audience = participants.org_ids()
-    if requested_set is not None:
-        audience &= requested_set
-    if event_type.startswith(_PARTICIPANT_EVENT_PREFIX):
-        subject = data.get("org_id")
-        subject_id = uuid.UUID(str(subject)) if subject else None
-        if subject_id in participants.hidden_org_ids() or data.get("hidden") is True:
-            audience &= {subject_id} if subject_id else set()
-    return sorted(audience)
-
-
 class EventIntake:
     def __init__(
         self,
@@ -130,10 +100,21 @@ class EventIntake:
         existing = await self.events.get(envelope.id)
         if existing is not None:
             return IntakeOutcome(envelope.id, True, await self.events.audience_of(envelope.id), 0)
-        # Ask the trades service before writing anything, so its answer does not hold our row locks.
-        audience = await decide_audience(
-            trades=self.trades,
+        # Membership changes first, so an event about a new participant reaches it too.
+        await apply_membership_event(
+            self.session,
+            event_type=envelope.type,
             trade_id=envelope.trade_id,
+            data=data,
+            occurred_at=envelope.occurred_at,
+        )
+        participants = (
+            await trade_participants(self.session, self.trades, envelope.trade_id)
+            if envelope.trade_id is not None
+            else None
+        )
+        audience = decide_audience(
+            participants=participants,
             event_type=envelope.type,
             data=data,
             requested=envelope.org_ids,
@@ -168,7 +149,7 @@ class EventIntake:
         deliveries = await self.fan_out(event, audience, now=now)
         return IntakeOutcome(envelope.id, False, audience, deliveries)
 
-    async def fan_out(self, event: Event, audience: list[uuid.UUID], *, now: datetime) -> int:
+    async def fan_out(self, event: Event, audience: list[str], *, now: datetime) -> int:
         await self.events.add_audience(event.id, event.position, audience)
         await self.inbox.add_notifications(
             [
@@ -189,7 +170,7 @@ class EventIntake:
         return await self._schedule_deliveries(event, audience, now=now)
 
     async def _schedule_deliveries(
-        self, event: Event, audience: list[uuid.UUID], *, now: datetime
+        self, event: Event, audience: list[str], *, now: datetime
     ) -> int:
         endpoints = await self.webhooks.endpoints_for_event(audience, event.trade_id)
         rows = [
@@ -208,7 +189,7 @@ class EventIntake:
         ]
         return await self.webhooks.add_deliveries(rows, replay=False)
 
-    async def _queue_mail(self, event: Event, audience: list[uuid.UUID], *, now: datetime) -> None:
+    async def _queue_mail(self, event: Event, audience: list[str], *, now: datetime) -> None:
         admins_only = event.type == "webhook_endpoint.disabled"
         recipients = await self.inbox.mail_recipients(audience, admins_only=admins_only)
         rows = []
@@ -244,10 +225,11 @@ class EventIntake:
 
     async def _project_receiving_slip(self, event: Event, *, now: datetime) -> None:
         data = event.data
+        assert event.trade_id is not None  # receiving slips are trade events (catalogue)
         await self.partners.upsert_receiving_slip(
             {
                 "slip_id": uuid.UUID(str(data["slip_id"])),
-                "trade_id": uuid.UUID(str(data["trade_id"])),
+                "trade_id": event.trade_id,
                 "terminal_code": str(data["terminal_code"]),
                 "planned_date": date.fromisoformat(str(data["planned_date"])),
                 "revision": int(data.get("revision", 1)),
@@ -264,7 +246,7 @@ async def record_own_event(
     event_id: uuid.UUID,
     event_type: str,
     trade_id: uuid.UUID | None,
-    org_ids: list[uuid.UUID] | None,
+    org_ids: list[str] | None,
     data: dict[str, Any],
     occurred_at: datetime,
 ) -> IntakeOutcome:

@@ -24,7 +24,7 @@ from shared.errors import InvalidInput, NotFound, field_error
 @dataclass(frozen=True)
 class InboxUser:
     user_id: str
-    org_id: uuid.UUID
+    org_id: str
     is_org_admin: bool
 
 

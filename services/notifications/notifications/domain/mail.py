@@ -17,7 +17,9 @@ from notifications.domain.catalogue import CATALOGUE
 EMAIL_DEFAULT_TYPES: frozenset[str] = frozenset(
     {
         "form.sent",
-        "message.created",
+        "message.posted",
+        "participant.invited",
+        "task.assigned",
         "task.created",
         "participant.added",
         "naccs.result",
@@ -80,7 +82,7 @@ _DETAILS: dict[str, dict[str, Template]] = {
         "ja": Template("タスク「$title」\n"),
         "en": Template('Task "$title"\n'),
     },
-    "message.created": {
+    "message.posted": {
         "ja": Template("件名: $subject\n"),
         "en": Template("Subject: $subject\n"),
     },
@@ -131,7 +133,12 @@ def render(
     entry = CATALOGUE.get((event_type, version))
     summary = entry.summary if entry else event_type
     summary_ja = entry.summary_ja if entry else event_type
-    reference = data.get("reference") or (trade_id[:8] if trade_id else None)
+    reference = (
+        data.get("reference")
+        or data.get("trade_no")
+        or data.get("bl_no")
+        or (trade_id[:8] if trade_id else None)
+    )
     values = _Defaulting({k: str(v) for k, v in data.items() if v is not None})
     details = _DETAILS.get(event_type, {})
     fields = {

@@ -17,6 +17,7 @@ from notifications.clients.trades import TradeDirectory
 from notifications.db.models import InboundMessage, ReceivingSlip
 from notifications.db.repositories import PartnerRepository
 from notifications.domain.events import EventIntake, record_own_event
+from notifications.domain.membership import member_can_access
 from notifications.domain.runtime import Runtime
 from notifications.schemas import (
     CyAvailabilityPush,
@@ -47,7 +48,7 @@ class PartnerInbound:
     async def _store(
         self,
         *,
-        org_id: uuid.UUID,
+        org_id: str,
         client_id: str,
         partner: str,
         kind: str,
@@ -113,9 +114,9 @@ class PartnerInbound:
         await self.session.flush()
 
     async def push_shipping_instructions(
-        self, org_id: uuid.UUID, client_id: str, push: ShippingInstructionsPush
+        self, org_id: str, client_id: str, push: ShippingInstructionsPush
     ) -> tuple[InboundMessage, bool]:
-        if await self.trades.can_access(push.trade_id, org_id) is False:
+        if await member_can_access(self.session, self.trades, push.trade_id, org_id) is not True:
             raise NotFound("No such trade")
         payload = push.model_dump(mode="json")
         message, created = await self._store(
@@ -143,7 +144,7 @@ class PartnerInbound:
         return message, created
 
     async def push_vessel_schedule(
-        self, org_id: uuid.UUID, client_id: str, push: VesselSchedulePush
+        self, org_id: str, client_id: str, push: VesselSchedulePush
     ) -> tuple[InboundMessage, bool]:
         payload = push.model_dump(mode="json")
         message, created = await self._store(
@@ -165,7 +166,7 @@ class PartnerInbound:
         return message, created
 
     async def push_cy_availability(
-        self, org_id: uuid.UUID, client_id: str, push: CyAvailabilityPush
+        self, org_id: str, client_id: str, push: CyAvailabilityPush
     ) -> tuple[InboundMessage, bool]:
         payload = push.model_dump(mode="json")
         message, created = await self._store(
@@ -186,14 +187,14 @@ class PartnerInbound:
             )
         return message, created
 
-    async def get(self, org_id: uuid.UUID, inbound_id: uuid.UUID) -> InboundMessage:
+    async def get(self, org_id: str, inbound_id: uuid.UUID) -> InboundMessage:
         message = await self.repo.get_inbound(inbound_id, org_id)
         if message is None:
             raise NotFound("No such inbound message")
         return message
 
     async def receiving_slips(
-        self, org_id: uuid.UUID, terminal_code: str, planned_date: date, limit: int
+        self, org_id: str, terminal_code: str, planned_date: date, limit: int
     ) -> list[ReceivingSlip]:
         return await self.repo.receiving_slips_for(
             org_id=org_id, terminal_code=terminal_code, planned_date=planned_date, limit=limit

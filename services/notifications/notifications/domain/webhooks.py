@@ -13,6 +13,7 @@ from notifications.config import Settings
 from notifications.db.models import WebhookEndpoint
 from notifications.db.repositories import EventRepository, WebhookRepository
 from notifications.domain import catalogue
+from notifications.domain.membership import member_can_access
 from notifications.domain.runtime import Runtime
 from notifications.domain.secrets import SecretBox, generate_secret
 from notifications.domain.ssrf import UnsafeUrl, check_target
@@ -43,6 +44,7 @@ class WebhookEndpoints:
         self.runtime = runtime
         self.trades = trades
         self.box = secret_box
+        self.session = session
         self.repo = WebhookRepository(session)
         self.events = EventRepository(session)
 
@@ -72,9 +74,12 @@ class WebhookEndpoints:
             )
         return sorted(set(event_types))
 
-    async def _check_trade(self, trade_id: uuid.UUID | None, org_id: uuid.UUID) -> None:
+    async def _check_trade(self, trade_id: uuid.UUID | None, org_id: str) -> None:
         # Unknown (no trades service configured) is accepted: the audience still guards delivery.
-        if trade_id is not None and await self.trades.can_access(trade_id, org_id) is False:
+        if (
+            trade_id is not None
+            and await member_can_access(self.session, self.trades, trade_id, org_id) is False
+        ):
             # The same answer whether the trade does not exist or the org is not in it.
             raise InvalidInput(
                 "Unknown trade",
@@ -82,7 +87,7 @@ class WebhookEndpoints:
             )
 
     async def create(
-        self, org_id: uuid.UUID, created_by: str, payload: WebhookEndpointIn
+        self, org_id: str, created_by: str, payload: WebhookEndpointIn
     ) -> tuple[WebhookEndpoint, str]:
         event_types = self._check_types(payload.event_types)
         await self._check_url(payload.url)
@@ -107,14 +112,14 @@ class WebhookEndpoints:
         await self.repo.add_endpoint(endpoint)
         return endpoint, secret
 
-    async def get(self, org_id: uuid.UUID, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+    async def get(self, org_id: str, endpoint_id: uuid.UUID) -> WebhookEndpoint:
         endpoint = await self.repo.get_endpoint(endpoint_id, org_id)
         if endpoint is None:
             raise NotFound("No such webhook endpoint")
         return endpoint
 
     async def update(
-        self, org_id: uuid.UUID, endpoint_id: uuid.UUID, patch: WebhookEndpointPatch
+        self, org_id: str, endpoint_id: uuid.UUID, patch: WebhookEndpointPatch
     ) -> WebhookEndpoint:
         endpoint = await self.repo.get_endpoint(endpoint_id, org_id, for_update=True)
         if endpoint is None:
@@ -145,12 +150,12 @@ class WebhookEndpoints:
         endpoint.updated_at = now
         return endpoint
 
-    async def delete(self, org_id: uuid.UUID, endpoint_id: uuid.UUID) -> None:
+    async def delete(self, org_id: str, endpoint_id: uuid.UUID) -> None:
         endpoint = await self.get(org_id, endpoint_id)
         await self.repo.delete_endpoint(endpoint)
 
     async def rotate_secret(
-        self, org_id: uuid.UUID, endpoint_id: uuid.UUID
+        self, org_id: str, endpoint_id: uuid.UUID
     ) -> tuple[WebhookEndpoint, str]:
         """A new secret signs from now on; the current one keeps signing for the overlap period."""
         endpoint = await self.repo.get_endpoint(endpoint_id, org_id, for_update=True)
@@ -169,7 +174,7 @@ class WebhookEndpoints:
         endpoint.updated_at = now
         return endpoint, secret
 
-    async def replay(self, org_id: uuid.UUID, endpoint_id: uuid.UUID, request: ReplayIn) -> int:
+    async def replay(self, org_id: str, endpoint_id: uuid.UUID, request: ReplayIn) -> int:
         """Deliver again one event, or every matching event received in a time range."""
         endpoint = await self.get(org_id, endpoint_id)
         if endpoint.enabled is False:
