@@ -78,3 +78,21 @@ class TestConcurrentEdits:
         finally:
             await engine.dispose()
         assert changes == 1
+
+
+class TestConcurrentInvites:
+    async def test_the_same_organisation_invited_twice_at_once_is_one_participant(
+        self, committing_client: httpx.AsyncClient, make_org: Any, new_trade_body: Any
+    ) -> None:
+        owner, guest = make_org("owner"), make_org("guest")
+        trade = await create(committing_client, owner, new_trade_body())
+        invite = {"org_id": guest.id, "display_name": "Guest", "role": "trucker"}
+        responses = await asyncio.gather(
+            *(
+                committing_client.post(
+                    f"/api/v1/trades/{trade['id']}/participants", json=invite, headers=owner.headers
+                )
+                for _ in range(5)
+            )
+        )
+        assert sorted(r.status_code for r in responses) == [201, 409, 409, 409, 409]

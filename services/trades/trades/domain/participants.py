@@ -3,6 +3,7 @@ in every service, since access is read from ``trade_participant`` on every call 
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trades.db import repositories as repo
@@ -77,7 +78,10 @@ async def invite(
     participant.invited_at = now
     participant.accepted_at = None
     participant.ended_at = None
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # invited concurrently by someone else
+        raise AlreadyParticipant("This organisation was just invited by someone else") from exc
     await emit(
         session,
         runtime=runtime,

@@ -206,6 +206,8 @@ async def _flush_versioned(session: AsyncSession) -> None:
         raise PreconditionFailed(
             "The trade was changed by someone else; read it again and reapply your change"
         ) from exc
+    except IntegrityError as exc:  # the only unique key a PATCH can touch
+        raise DuplicateHouseReference("House reference is already in use") from exc
 
 
 async def update_trade(
