@@ -13,7 +13,7 @@ import structlog
 from fastapi import FastAPI
 
 from forms.api import routers
-from forms.clients.service_token import ClientCredentialsToken, StaticToken
+from forms.clients.service_token import StaticToken
 from forms.clients.trades import TokenSource, TradesClient
 from forms.config import Settings
 from forms.db.models import outbox_table
@@ -22,6 +22,7 @@ from shared.auth import TokenVerifier
 from shared.http import ServiceClient
 from shared.outbox import OutboxRelay, Sink, http_sink
 from shared.service import StartupHook, create_service_app
+from shared.service_auth import ServiceTokenProvider
 
 log = structlog.get_logger("forms.app")
 
@@ -69,14 +70,14 @@ def create_app(
 
 
 async def _service_token_source(settings: Settings, stack: AsyncExitStack) -> TokenSource:
-    if settings.service_client_secret is not None and settings.gateway_url:
-        http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
-        stack.push_async_callback(http.aclose)
-        return ClientCredentialsToken(
-            http,
-            token_url=settings.gateway_url.rstrip("/") + "/api/v1/auth/token",
+    if settings.token_url and settings.service_client_secret is not None:
+        provider = ServiceTokenProvider(
+            token_url=settings.token_url,
+            client_id=settings.service_client_id,
             client_secret=settings.service_client_secret.get_secret_value(),
         )
+        stack.push_async_callback(provider.aclose)
+        return provider.token
     static = settings.service_token.get_secret_value() if settings.service_token else None
     return StaticToken(static)
 

@@ -15,10 +15,12 @@ class Settings(ServiceSettings):
     # The trades service answers "may this caller see this trade?" on every request.
     trades_url: str = "http://127.0.0.1:8001"
     trades_timeout_s: float = Field(default=3.0, gt=0)
-    # This service's own token for internal calls: fixed, or by client credentials at the gateway.
-    service_token: SecretStr | None = None
-    gateway_url: str | None = None
+    # This service's own token for internal calls: client credentials at the gateway (the devstack
+    # sets these three), or else a fixed token.
+    token_url: str | None = None
+    service_client_id: str = "svc-forms"
     service_client_secret: SecretStr | None = None
+    service_token: SecretStr | None = None
     # Events leave through the outbox; the relay runs in the process (any number of replicas may).
     # They go to the notifications service's ``POST /internal/events``; unset, they wait in the outbox.
     outbox_relay_enabled: bool = True
