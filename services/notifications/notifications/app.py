@@ -24,6 +24,7 @@ from notifications.domain.secrets import SecretBox
 from shared.auth import TokenVerifier
 from shared.http import ServiceClient
 from shared.service import create_service_app
+from shared.service_auth import ServiceTokenProvider
 
 log = structlog.get_logger("notifications")
 
@@ -80,7 +81,13 @@ def create_app(
     runtime = runtime or Runtime()
 
     async def start(app: FastAPI, stack: AsyncExitStack) -> None:
-        def service_token() -> str | None:
+        provider = ServiceTokenProvider.from_env("NOTIFICATIONS_")
+        if provider is not None:
+            stack.push_async_callback(provider.aclose)
+
+        async def service_token() -> str | None:
+            if provider is not None:
+                return await provider.token()
             return settings.service_token.get_secret_value() if settings.service_token else None
 
         trade_directory = trades

@@ -28,11 +28,13 @@ class Settings(ServiceSettings):
 
     service_name: str = "notifications"
 
-    # Other services (internal HTTP). The token is a service token this service presents to them.
+    # Other services (internal HTTP). This service's own token comes from the gateway by client
+    # credentials (NOTIFICATIONS_TOKEN_URL, _SERVICE_CLIENT_ID, _SERVICE_CLIENT_SECRET, read by
+    # shared.service_auth); ``service_token`` is a fixed token for tests and single-process setups.
     trades_url: str | None = None
-    # Set when the trades service answers GET /internal/trades/{id}/participants; until then the
+    # Ask the trades service who participates (GET /internal/trades/{id}/participants). Off: the
     # audience of an event comes from membership projected from the trades service's events.
-    trades_participants_api: bool = False
+    trades_participants_api: bool = True
     forms_url: str | None = None
     service_token: SecretStr | None = None
 

@@ -15,13 +15,21 @@ from notifications.clients.trades import HttpTradeDirectory
 from shared.http import ServiceClient, UpstreamProblem
 
 
+async def svc_token() -> str:
+    return "svc-token"
+
+
+async def no_token() -> None:
+    return None
+
+
 class TestHttpTradeDirectory:
     async def test_participants_access_and_unknown_trades(self, trades: Any) -> None:
         shipper, broker = uuid.uuid4(), uuid.uuid4()
         trade = trades.add_trade(shipper, broker, hidden=(broker,))
         client = ServiceClient(trades.url)
         try:
-            directory = HttpTradeDirectory(client, lambda: "svc-token", participants_api=True)
+            directory = HttpTradeDirectory(client, svc_token, participants_api=True)
             answer = await directory.participants(trade)
             assert answer is not None
             assert answer.org_ids() == {str(shipper), str(broker)}
@@ -43,7 +51,7 @@ class TestHttpTradeDirectory:
 
         client = ServiceClient(f"http://127.0.0.1:{free_port()}", attempts=1)
         try:
-            directory = HttpTradeDirectory(client, lambda: None, participants_api=True)
+            directory = HttpTradeDirectory(client, no_token, participants_api=True)
             with pytest.raises((UpstreamUnavailable, UpstreamProblem)):
                 await directory.participants(uuid.uuid4())
             with pytest.raises((UpstreamUnavailable, UpstreamProblem)):
@@ -62,7 +70,7 @@ class TestHttpTradeDirectory:
 
         dead = ServiceClient(f"http://127.0.0.1:{free_port()}", attempts=1)
         try:
-            app.state.trades = HttpTradeDirectory(dead, lambda: None, participants_api=True)
+            app.state.trades = HttpTradeDirectory(dead, no_token, participants_api=True)
             response = await client.post(
                 "/internal/events",
                 json=make_envelope(trade_id=uuid.uuid4()),

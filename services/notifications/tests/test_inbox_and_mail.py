@@ -113,7 +113,7 @@ class TestInbox:
 
     async def test_only_users_have_an_inbox(self, client: httpx.AsyncClient, tokens: Any) -> None:
         org = uuid.uuid4()
-        for headers in (tokens.partner(org, "events:read"), tokens.service()):
+        for headers in (tokens.partner(org, "notifications:read"), tokens.service()):
             assert (
                 await client.get("/api/v1/notifications/inbox", headers=headers)
             ).status_code == 403

@@ -33,6 +33,17 @@ class TestWhoMayPublish:
         assert response.json()["duplicate"] is False
         assert response.json()["audience_size"] == 1
 
+    async def test_our_services_gateway_clients_may_publish_with_internal_call(
+        self, client: httpx.AsyncClient, tokens: Any, trades: Any, make_envelope: Callable[..., Any]
+    ) -> None:
+        trade = trades.add_trade(uuid.uuid4())
+        # What the gateway provisions svc-trades with (gateway.domain.catalogue).
+        headers = tokens.service(scopes=("internal:call", "forms:read", "notifications:read"))
+        response = await client.post(
+            "/internal/events", json=make_envelope(trade_id=trade), headers=headers
+        )
+        assert response.status_code == 201, response.text
+
     async def test_user_partner_and_scopeless_service_tokens_are_refused(
         self, client: httpx.AsyncClient, tokens: Any, make_envelope: Callable[..., Any]
     ) -> None:
@@ -41,7 +52,7 @@ class TestWhoMayPublish:
         for headers in (
             tokens.admin(org),
             tokens.partner(org, "events:publish"),
-            tokens.service(scopes=("events:read",)),
+            tokens.service(scopes=("trades:read",)),
         ):
             response = await client.post("/internal/events", json=body, headers=headers)
             assert response.status_code == 403, response.text

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-SI_SCOPE = "partners:shipping-instructions:write"
-SCHEDULE_SCOPE = "partners:schedules:write"
-SLIPS_SCOPE = "partners:receiving-slips:read"
+SI_SCOPE = "si:push"
+SCHEDULE_SCOPE = "schedules:push"
+SLIPS_SCOPE = "receiving-slips:read"
 
 
 def si_push(trade: uuid.UUID, message_id: str = "TW-0001", **changes: Any) -> dict[str, Any]:
@@ -222,7 +222,7 @@ class TestColinsUpdates:
         log = (
             await client.get(
                 "/api/v1/notifications/events",
-                headers=tokens.partner(org, "events:read"),
+                headers=tokens.partner(org, "notifications:read"),
             )
         ).json()["items"]
         assert [e["type"] for e in log] == ["vessel_schedule.updated", "cy_availability.updated"]

@@ -22,7 +22,9 @@ from shared.errors import Forbidden, InvalidInput, field_error
 
 ORG_ADMIN_ROLE = "org_admin"
 EVENTS_PUBLISH_SCOPE = "events:publish"
-EVENTS_READ_SCOPE = "events:read"
+# The gateway provisions our services' clients with "internal:call"; either scope may publish.
+PUBLISH_SCOPES = (EVENTS_PUBLISH_SCOPE, "internal:call")
+EVENTS_READ_SCOPE = "notifications:read"  # the gateway's partner scope for this service's reads
 WEBHOOKS_MANAGE_SCOPE = "webhooks:manage"
 
 
@@ -61,13 +63,15 @@ def org_of(principal: Principal) -> str:
 
 async def require_publisher(principal: PrincipalDep) -> Principal:
     """Only our own services publish events; user and partner tokens are refused."""
-    if principal.kind is not PrincipalKind.SERVICE or not principal.has_scope(EVENTS_PUBLISH_SCOPE):
-        raise Forbidden(f"A service token with scope {EVENTS_PUBLISH_SCOPE!r} is required")
+    if principal.kind is not PrincipalKind.SERVICE or not any(
+        principal.has_scope(scope) for scope in PUBLISH_SCOPES
+    ):
+        raise Forbidden(f"A service token with scope {' or '.join(PUBLISH_SCOPES)} is required")
     return principal
 
 
 async def require_org_reader(principal: PrincipalDep) -> Principal:
-    """Users of an organisation, or its partner clients holding ``events:read``."""
+    """Users of an organisation, or its partner clients holding ``notifications:read``."""
     if principal.kind is PrincipalKind.SERVICE:
         raise Forbidden("Service tokens cannot read an organisation's events")
     if principal.kind is PrincipalKind.CLIENT and not principal.has_scope(EVENTS_READ_SCOPE):

@@ -23,9 +23,10 @@ from shared.auth import Principal
 from shared.db import SessionDep
 from shared.errors import PROBLEM_SCHEMA
 
-SI_PUSH_SCOPE = "partners:shipping-instructions:write"
-SCHEDULE_PUSH_SCOPE = "partners:schedules:write"
-RECEIVING_SLIPS_READ_SCOPE = "partners:receiving-slips:read"
+# The gateway's partner scopes (gateway.domain.catalogue.PARTNER_SCOPES); schedules:push is new.
+SI_PUSH_SCOPE = "si:push"
+SCHEDULE_PUSH_SCOPE = "schedules:push"
+RECEIVING_SLIPS_READ_SCOPE = "receiving-slips:read"
 
 SiPusherDep = Annotated[Principal, require_partner_scope(SI_PUSH_SCOPE)]
 SchedulePusherDep = Annotated[Principal, require_partner_scope(SCHEDULE_PUSH_SCOPE)]

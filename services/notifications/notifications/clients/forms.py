@@ -10,7 +10,7 @@ The forms service's import API is still being built; the expected call is::
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,7 +38,7 @@ class FormsGateway(Protocol):
 
 
 class HttpFormsGateway:
-    def __init__(self, client: ServiceClient, token: Callable[[], str | None]) -> None:
+    def __init__(self, client: ServiceClient, token: Callable[[], Awaitable[str | None]]) -> None:
         self._client = client
         self._token = token
 
@@ -55,7 +55,7 @@ class HttpFormsGateway:
                 "POST",
                 f"/internal/trades/{trade_id}/forms/UL040/imports",
                 json={"on_behalf_of_org": str(org_id), "data": payload},
-                token=self._token(),
+                token=await self._token(),
                 headers={"Idempotency-Key": idempotency_key},
             )
         except (UpstreamTimeout, UpstreamUnavailable) as exc:

@@ -5,18 +5,18 @@ The trades service owns participants; this service never reads its database. Two
 * ``can_access(trade, org)``: may this organisation see the trade now? Asked of the trades service's
   ``GET /internal/trades/{trade_id}/access?org=...`` (answer ``{"participant": bool, "hidden": bool,
   ...}``) on every read that names a trade, so a removed participant loses access at once.
-* ``participants(trade)``: every participant with its hidden flag, to decide who hears of an event.
-  The trades service does not offer this yet; when it does (``GET /internal/trades/{trade_id}/
-  participants`` → ``{"trade_id", "participants": [{"org_id", "hidden", "roles"}]}``), set
-  ``NOTIFICATIONS_TRADES_PARTICIPANTS_API=true``. Until then ``participants`` answers None and the
-  audience comes from the membership this service projects from the trades service's own
+* ``participants(trade)``: every active participant with its hidden flag, to decide who hears of
+  an event: ``GET /internal/trades/{trade_id}/participants`` → ``{"trade_id", "participants":
+  [{"org_id", "hidden", "roles", ...}]}`` (404: no such trade). With
+  ``NOTIFICATIONS_TRADES_PARTICIPANTS_API=false`` (or no trades URL) ``participants`` answers None and
+  the audience comes from the membership this service projects from the trades service's own
   participant events (see ``domain/membership.py``).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from pydantic import BaseModel, Field
@@ -62,7 +62,7 @@ class HttpTradeDirectory:
     def __init__(
         self,
         client: ServiceClient,
-        token: Callable[[], str | None],
+        token: Callable[[], Awaitable[str | None]],
         *,
         participants_api: bool = False,
     ) -> None:
@@ -75,7 +75,7 @@ class HttpTradeDirectory:
             return None
         try:
             body = await self._client.json(
-                "GET", f"/internal/trades/{trade_id}/participants", token=self._token()
+                "GET", f"/internal/trades/{trade_id}/participants", token=await self._token()
             )
         except UpstreamProblem as exc:
             if exc.upstream_status == 404:
@@ -89,7 +89,7 @@ class HttpTradeDirectory:
                 "GET",
                 f"/internal/trades/{trade_id}/access",
                 params={"org": org_id},
-                token=self._token(),
+                token=await self._token(),
             )
         except UpstreamProblem as exc:
             if exc.upstream_status == 404:
