@@ -27,7 +27,3 @@ class Caller:
     @property
     def user_id(self) -> str:
         return self.principal.subject
-
-    @property
-    def token(self) -> str | None:
-        return self.principal.raw_token

@@ -61,7 +61,7 @@ async def import_document(
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"Not a DCSA {kind} document: {exc}") from exc
     provenance = {"dcsaOriginal": {"source": "dcsa", "kind": kind}}
-    ws = await documents._read_workspace(session, trade_id)
+    ws = await documents.read_workspace(session, trade_id)
     existing = ws.find(form_code, custom_id)
     if existing is None:
         return await documents.create_form(

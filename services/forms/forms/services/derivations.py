@@ -42,7 +42,7 @@ async def derive_form(
     upstream_codes = derivable_from(form_code)
     if not upstream_codes:
         raise NoDerivation(f"No form type flows into {form_code}")
-    ws = await documents._read_workspace(session, trade_id)
+    ws = await documents.read_workspace(session, trade_id)
     readable = [
         form
         for form in ws.forms

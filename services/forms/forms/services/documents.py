@@ -92,7 +92,7 @@ def lock_holders(locks: Mapping[str, Sequence[Lock]]) -> dict[str, tuple[str, ..
     }
 
 
-async def _read_workspace(session: AsyncSession, trade_id: uuid.UUID) -> TradeWorkspace:
+async def read_workspace(session: AsyncSession, trade_id: uuid.UUID) -> TradeWorkspace:
     shared = await repo.get_shared_items(session, trade_id)
     if shared is None:
         # No write has happened in this trade yet: an empty root document, never stored.
@@ -329,7 +329,7 @@ async def get_form(
     session: AsyncSession, trades: TradesClient, caller: Caller, form_id: uuid.UUID
 ) -> FormView:
     form = await _visible_form(session, trades, caller, form_id)
-    return _view(await _read_workspace(session, form.trade_id), form)
+    return _view(await read_workspace(session, form.trade_id), form)
 
 
 async def create_form(
@@ -585,7 +585,7 @@ async def shared_items(
 ) -> tuple[TradeSharedItems, dict[str, tuple[Lock, ...]]]:
     """The trade's root document and the locks on it (any participant may read it)."""
     await trade_access(trades, caller, trade_id)
-    ws = await _read_workspace(session, trade_id)
+    ws = await read_workspace(session, trade_id)
     return ws.shared, ws.locks()
 
 
@@ -603,7 +603,7 @@ NACCS_BUNDLE_KEYS: Final = {
 async def naccs_bundle(session: AsyncSession, *, trade_id: uuid.UUID) -> dict[str, Any]:
     """For a trusted service: per bundle key the trade's form (the one without a custom id, else
     the latest edited), with the shared items merged in. 404 for a trade without forms."""
-    ws = await _read_workspace(session, trade_id)
+    ws = await read_workspace(session, trade_id)
     if not ws.forms:
         raise TradeNotFound(f"No forms in trade {trade_id}")
     chosen: dict[str, FormDocument] = {}
