@@ -21,6 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from naccs_bridge.domain.bundle import CompanyMaster, TradeBundle
 from naccs_bridge.domain.loading import read_toml
+from shared.codes.corporate_number import check_corporate_number, check_naccs_trader_code
+from shared.codes.countries import COUNTRIES
+from shared.codes.dates import parse_date
+from shared.codes.locode import BUNDLED_LOCODES, check_locode_format
 
 
 class TransformFailed(Exception):
@@ -117,10 +121,13 @@ def _key(text: str) -> str:
 
 @cache
 def _port_tables() -> tuple[dict[str, str], frozenset[str], dict[str, str]]:
+    """(port name → LOCODE, LOCODEs named in ports.toml, country name → ISO code). Country names are the ISO
+    short names of the project's table plus the spellings of ports.toml."""
     data = read_toml("ports.toml")
     by_name = {_key(name): p["locode"] for p in data["ports"] for name in p["names"]}
-    codes = frozenset(p["locode"] for p in data["ports"])
-    countries = {_key(name): c["code"] for c in data["countries"] for name in c["names"]}
+    codes = frozenset(by_name.values())
+    countries = {_key(name): code for code, name in COUNTRIES.items()}
+    countries |= {_key(name): c["code"] for c in data["countries"] for name in c["names"]}
     return by_name, codes, countries
 
 
@@ -167,7 +174,7 @@ def _locode(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
     compact = text.replace(" ", "")
     if compact in codes:
         return Derived(compact)
-    if re.fullmatch(r"[A-Z]{2}[A-Z2-9]{3}", compact) and compact[:2] in _port_tables()[2].values():
+    if check_locode_format(compact).is_valid and compact not in by_name:
         return Derived(compact)  # LOCODE-shaped, in a known country: trust the form
     if country:
         code = country_code_of(country)
@@ -182,10 +189,11 @@ def _port_name(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Deriv
         if value.get("name"):
             return Derived(normalize_text(_text(value["name"])).upper().split(",")[0].strip())
         code = _locode(value, ctx, args).value
+        known = BUNDLED_LOCODES.get(code)
         names = [name for name, locode in _port_tables()[0].items() if locode == code]
-        if not names:
+        if known is None and not names:
             raise TransformFailed(f"no name known for port {code}")
-        return Derived(names[0])
+        return Derived(_key(known.name) if known is not None else names[0])
     text = normalize_text(_text(value)).upper()
     return Derived(text.split(",")[0].strip())
 
@@ -206,12 +214,10 @@ def _date(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
     if isinstance(value, datetime | date):
         return Derived(value.strftime("%Y%m%d"))
     text = str(value).strip()
-    for pattern in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            return Derived(datetime.strptime(text[: len(pattern) + 2], pattern).strftime("%Y%m%d"))
-        except ValueError:
-            continue
-    raise TransformFailed(f"{text!r} is not a date")
+    parsed = parse_date(text.split("T")[0])
+    if parsed is None:
+        raise TransformFailed(f"{text!r} is not a date")
+    return Derived(parsed.strftime("%Y%m%d"))
 
 
 def _time(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
@@ -335,24 +341,23 @@ JP_PREFECTURE = re.compile(r"^(東京都|北海道|(?:京都|大阪)府|.{2,3}�
 JP_MUNICIPALITY = re.compile(r"^((?:.+?郡)?.+?市.+?区|.+?[市区町村])")
 
 
-def corporate_number_valid(number: str) -> bool:
-    """法人番号 check digit: the first digit = 9 - (Σ digit × (1 or 2) mod 9) over the other 12 digits."""
-    if not re.fullmatch(r"[1-9][0-9]{12}", number):
-        return False
-    body = number[1:]
-    total = sum(int(d) * (1 if i % 2 == 0 else 2) for i, d in enumerate(reversed(body)))
-    return int(number[0]) == 9 - total % 9
-
-
 def importer_exporter_code(corporate_number: str, branch_no: str | None) -> str:
-    """T5: 輸出入者コード = 法人番号(13) + 枝番(4) ✅ [S15]."""
-    number = re.sub(r"[^0-9]", "", corporate_number)
-    if not corporate_number_valid(number):
-        raise TransformFailed(f"法人番号 {corporate_number!r} fails its check digit")
+    """T5: 輸出入者コード = 法人番号(13) + 枝番(4) ✅ [S15], checked with the project's code validators."""
+    number = check_corporate_number(corporate_number)
+    if number.error is not None:
+        raise TransformFailed(number.error.message_en)
     branch = re.sub(r"[^0-9]", "", branch_no or "") or "0000"
     if len(branch) > 4:
         raise TransformFailed(f"branch number {branch_no!r} is longer than 4 digits")
-    return number + branch.zfill(4)
+    return number.normalized + branch.zfill(4)
+
+
+def _trader_code(value: Any) -> str:
+    """An already issued 輸出入者コード from the form, checked (法人番号 check digit, 17 digits)."""
+    checked = check_naccs_trader_code(_text(value))
+    if checked.error is not None:
+        raise TransformFailed(checked.error.message_en)
+    return checked.normalized
 
 
 def split_japanese_address(address: str) -> tuple[str, str, str, str]:
@@ -427,7 +432,7 @@ def _company(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived
         if company is not None and company.corporate_number:
             return Derived(importer_exporter_code(company.corporate_number, company.branch_no), via)
         if value.get("naccsTraderCode"):
-            return Derived(_text(value["naccsTraderCode"]))
+            return Derived(_trader_code(value["naccsTraderCode"]))
         if value.get("corporateNumber"):
             return Derived(importer_exporter_code(value["corporateNumber"], value.get("branchNo")))
         raise TransformFailed("no 法人番号 for this party: add it to the company master")

@@ -9,17 +9,20 @@ from typing import Any
 import pytest
 
 from naccs_bridge.domain.bundle import TradeBundle
+from naccs_bridge.domain.loading import read_toml
 from naccs_bridge.domain.transforms import (
     RULES,
     TRANSFORMS,
     Context,
     PrefillConfig,
     TransformFailed,
-    corporate_number_valid,
     importer_exporter_code,
     split_japanese_address,
     split_latin_address,
 )
+from shared.codes.countries import COUNTRIES
+from shared.codes.locode import check_locode_format
+from shared.codes.units import MASS_UNITS_IN_KGM, PACKAGE_CODES, VOLUME_UNITS_IN_MTQ
 
 CONFIG = PrefillConfig(today=date(2026, 11, 22))
 
@@ -60,14 +63,32 @@ def test_unit_codes(kind: str, text: str, code: str) -> None:
     assert run(f"{kind}_unit" if kind != "package" else "package_code", text) == code
 
 
-def test_corporate_number_check_digit() -> None:
-    assert corporate_number_valid("1180301018771")  # a published 法人番号
-    assert corporate_number_valid("7000012050002")
-    assert not corporate_number_valid("1180301018772")
-    assert not corporate_number_valid("118030101877")
+def test_importer_exporter_code_is_the_checked_corporate_number_and_branch() -> None:
+    assert (
+        importer_exporter_code("1180301018771", None) == "11803010187710000"
+    )  # a published 法人番号
     assert importer_exporter_code("1180-3010-18771", "12") == "11803010187710012"
     with pytest.raises(TransformFailed, match="check digit"):
         importer_exporter_code("1180301018772", None)
+    with pytest.raises(TransformFailed, match="longer than 4 digits"):
+        importer_exporter_code("1180301018771", "12345")
+
+
+def test_a_trader_code_on_the_form_is_checked() -> None:
+    party = {"name": "X", "naccsTraderCode": "1180301018771-0001"}
+    assert run("company", party, field="code") == "11803010187710001"
+    with pytest.raises(TransformFailed, match="check digit"):
+        run("company", {**party, "naccsTraderCode": "11803010187720001"}, field="code")
+
+
+def test_unit_and_port_tables_agree_with_the_project_code_lists() -> None:
+    units = read_toml("units.toml")
+    assert set(units["package"]) <= set(PACKAGE_CODES)
+    assert set(units["weight"]) <= set(MASS_UNITS_IN_KGM)
+    assert set(units["volume"]) <= set(VOLUME_UNITS_IN_MTQ)
+    ports = read_toml("ports.toml")
+    assert all(check_locode_format(p["locode"]).is_valid for p in ports["ports"])
+    assert {c["code"] for c in ports["countries"]} <= set(COUNTRIES)
 
 
 @pytest.mark.parametrize(
