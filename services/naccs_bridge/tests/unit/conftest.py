@@ -231,13 +231,13 @@ def export_fcl() -> TradeBundle:
                 "scacCode": "ONEY",
                 "containers": [
                     {
-                        "containerNo": "ONEU1234565",
+                        "containerNo": "ONEU1234566",
                         "sealNumbers": ["JP778812"],
                         "sizeTypeCode": "45G1",
                         "tareWeight": "3900",
                     },
                     {
-                        "containerNo": "ONEU7654320",
+                        "containerNo": "ONEU7654329",
                         "sealNumbers": ["JP778813"],
                         "sizeTypeCode": "45G1",
                         "tareWeight": "3900",
@@ -386,7 +386,7 @@ def import_fcl() -> TradeBundle:
                 "tradeNo": "IMP-2026-000045",
                 "containers": [
                     {
-                        "containerNo": "WHSU5123450",
+                        "containerNo": "WHSU5123452",
                         "sealNumbers": ["WHL0091234"],
                         "sizeTypeCode": "45G1",
                     }
