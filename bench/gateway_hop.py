@@ -3,6 +3,11 @@
 Targets (issue 9): gateway throughput >= 0.6 x nginx proxying the same upstream; added p50 latency at
 concurrency 1 <= 0.3 ms. Everything runs on this machine; wrk shares the two cores with the servers, so
 the numbers are reported as ratios measured in the same run.
+
+Besides req/s, each run records the CPU time the proxy process (and the upstream) spent per request,
+read from /proc: it is what the hop costs, and it drifts far less than req/s when other work shares the
+machine. ``BENCH_GATEWAYS`` picks the gateway variants (default ``native,aiohttp``: the proxy clients
+of ``GATEWAY_PROXY_CLIENT``); ``gateway`` in the results is the first one.
 """
 
 from __future__ import annotations
@@ -58,6 +63,24 @@ def wait_http(url: str, headers: dict[str, str] | None = None, timeout_s: float 
     raise TimeoutError(url)
 
 
+def process_group_cpu_s(pgid: int) -> float:
+    """User + system CPU seconds of every live process in a process group (ours start their own)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        # after the command: state ppid pgrp session ... utime(12) stime(13)
+        if int(fields[2]) == pgid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def parse_wrk(output: str) -> dict[str, float]:
     def to_ms(value: str) -> float:
         number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
@@ -69,19 +92,36 @@ def parse_wrk(output: str) -> dict[str, float]:
         match = re.search(rf"\s{pct}(?:\.000)?%\s+([\d.]+\w+)", output)
         if match:
             result[f"p{pct}_ms"] = to_ms(match.group(1))
+    total = re.search(r"(\d+) requests in", output)
+    result["requests"] = float(total.group(1)) if total else 0.0
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     result["non_2xx"] = float(errors.group(1)) if errors else 0.0
     return result
 
 
 def wrk(
-    url: str, *, connections: int, threads: int, seconds: int, token: str | None
+    url: str,
+    *,
+    connections: int,
+    threads: int,
+    seconds: int,
+    token: str | None,
+    cpu_of: dict[str, int] | None = None,
 ) -> dict[str, float]:
+    """One wrk run; ``cpu_of`` names process groups whose CPU per request is recorded (in us)."""
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if token:
         argv[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    before = {name: process_group_cpu_s(pgid) for name, pgid in (cpu_of or {}).items()}
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    return parse_wrk(out)
+    after = {name: process_group_cpu_s(pgid) for name, pgid in (cpu_of or {}).items()}
+    result = parse_wrk(out)
+    for name in before:
+        if result["requests"]:
+            result[f"{name}_cpu_us_per_req"] = round(
+                (after[name] - before[name]) * 1e6 / result["requests"], 1
+            )
+    return result
 
 
 def gateway_token(keys_dir: Path) -> str:
@@ -99,14 +139,48 @@ def gateway_token(keys_dir: Path) -> str:
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": key_path.stem})  # type: ignore[arg-type]
 
 
-def run(seconds: int = 10, repeats: int = 3) -> dict[str, Any]:
+def gateway_argv(python: str, server: str, port: int) -> list[str]:
+    if server == "uvicorn":
+        return [
+            python,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "gateway.app:create_app",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+    if server == "granian":
+        return [
+            python,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "gateway.app:create_app",
+        ]
+    raise ValueError(f"unknown server {server!r}")
+
+
+def run(seconds: int = 10, repeats: int = 3, gateways: list[str] | None = None) -> dict[str, Any]:
     if not shutil.which("wrk") or not shutil.which("nginx"):
         raise SystemExit(
             "wrk and nginx are needed: make bench installs them (apt-get install wrk nginx-light)"
         )
     work = Path(tempfile.mkdtemp(prefix="minato-bench-"))
     procs: list[subprocess.Popen[bytes]] = []
-    upstream_port, nginx_port, gateway_port = free_port(), free_port(), free_port()
+    upstream_port, nginx_port = free_port(), free_port()
     python = sys.executable
     try:
         procs.append(
@@ -146,36 +220,36 @@ def run(seconds: int = 10, repeats: int = 3) -> dict[str, Any]:
             "GATEWAY_UPSTREAMS": json.dumps({"bench": f"http://127.0.0.1:{upstream_port}"}),
             "GATEWAY_ROUTES": json.dumps({"/api/v1/bench": "bench"}),
         }
-        procs.append(
-            subprocess.Popen(
-                [
-                    python,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    "gateway.app:create_app",
-                    "--port",
-                    str(gateway_port),
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=REPO_ROOT,
-                env=env,
-                start_new_session=True,
-            )
-        )
         path = "/api/v1/bench/ok"
-        wait_http(f"http://127.0.0.1:{upstream_port}{path}")
-        wait_http(f"http://127.0.0.1:{nginx_port}{path}")
-        wait_http(f"http://127.0.0.1:{gateway_port}/healthz")
-        token = gateway_token(work / "keys")
-        wait_http(f"http://127.0.0.1:{gateway_port}{path}", {"Authorization": f"Bearer {token}"})
         targets = {
             "direct": f"http://127.0.0.1:{upstream_port}{path}",
             "nginx": f"http://127.0.0.1:{nginx_port}{path}",
-            "gateway": f"http://127.0.0.1:{gateway_port}{path}",
         }
+        cpu_groups = {"direct": {"upstream": procs[0].pid}, "nginx": {"proxy": procs[1].pid}}
+        variants = gateways or ["native", "aiohttp"]
+        for index, variant in enumerate(variants):
+            port = free_port()
+            client, _, server = variant.partition("+")
+            procs.append(
+                subprocess.Popen(
+                    gateway_argv(python, server or "uvicorn", port),
+                    cwd=REPO_ROOT,
+                    env={**env, "GATEWAY_PROXY_CLIENT": client},
+                    start_new_session=True,
+                )
+            )
+            name = "gateway" if index == 0 else f"gateway-{variant}"
+            targets[name] = f"http://127.0.0.1:{port}{path}"
+            cpu_groups[name] = {"proxy": procs[-1].pid}
+            wait_http(f"http://127.0.0.1:{port}/healthz")
+        for group in cpu_groups.values():
+            group.setdefault("upstream", procs[0].pid)
+        wait_http(f"http://127.0.0.1:{upstream_port}{path}")
+        wait_http(f"http://127.0.0.1:{nginx_port}{path}")
+        token = gateway_token(work / "keys")
+        for name, url in targets.items():
+            if name.startswith("gateway"):
+                wait_http(url, {"Authorization": f"Bearer {token}"})
         samples: dict[str, dict[str, list[dict[str, float]]]] = {
             n: {"c64": [], "c1": []} for n in targets
         }
@@ -184,7 +258,14 @@ def run(seconds: int = 10, repeats: int = 3) -> dict[str, Any]:
         for _ in range(repeats):
             for name, url in targets.items():
                 samples[name]["c64"].append(
-                    wrk(url, connections=64, threads=2, seconds=seconds, token=token)
+                    wrk(
+                        url,
+                        connections=64,
+                        threads=2,
+                        seconds=seconds,
+                        token=token,
+                        cpu_of=cpu_groups[name],
+                    )
                 )
                 samples[name]["c1"].append(
                     wrk(url, connections=1, threads=1, seconds=max(3, seconds // 2), token=token)
@@ -200,6 +281,11 @@ def run(seconds: int = 10, repeats: int = 3) -> dict[str, Any]:
                 "p99_ms_c64": median([s.get("p99_ms", 0.0) for s in runs["c64"]]),
                 "p50_ms_c1": median([s.get("p50_ms", 0.0) for s in runs["c1"]]),
                 "non_2xx": sum(s["non_2xx"] for s in runs["c64"] + runs["c1"]),
+                **{
+                    key: median([s.get(key, 0.0) for s in runs["c64"]])
+                    for key in ("proxy_cpu_us_per_req", "upstream_cpu_us_per_req")
+                    if key in runs["c64"][0]
+                },
                 "runs": runs,
             }
             for name, runs in samples.items()
@@ -217,6 +303,12 @@ def run(seconds: int = 10, repeats: int = 3) -> dict[str, Any]:
                 / direct["requests_per_s_c64"],
                 "gateway_added_p50_ms_c1": gw["p50_ms_c1"] - direct["p50_ms_c1"],
                 "nginx_added_p50_ms_c1": ng["p50_ms_c1"] - direct["p50_ms_c1"],
+                **{
+                    f"{name}_over_nginx_throughput": row["requests_per_s_c64"]
+                    / ng["requests_per_s_c64"]
+                    for name, row in summary.items()
+                    if name.startswith("gateway-")
+                },
             },
             "targets": {
                 "gateway_over_nginx_throughput": ">= 0.6",
