@@ -59,8 +59,9 @@ class Settings(ServiceSettings):
     operator_require_totp: bool = True
     hash_concurrency: int = Field(default=4, ge=1)
 
-    # Internal service clients provisioned at start: service name -> client secret. The devstack
-    # generates these per run; a deployment sets them from its secret store.
+    # Internal service clients provisioned at start: service name -> client secret, each becoming
+    # client ``svc-<name>`` (which also answers to the bare name). The devstack generates these per
+    # run; a deployment sets them from its secret store.
     service_clients: dict[str, SecretStr] = Field(default_factory=dict)
     # Dev only: a demo platform operator seeded at start so a fresh `make run` can log in.
     demo_operator_email: str | None = None

@@ -112,6 +112,24 @@ class TestServiceTokens:
         assert len(seen) == 2  # a 401 made it fetch a fresh token and retry once
         assert provider.fetches == 3
 
+    async def test_a_service_may_name_itself_without_the_prefix(
+        self, app: FastAPI, db_session: Any, client: httpx.AsyncClient
+    ) -> None:
+        await provision_service_clients(identity_env(app, db_session), {"svc-forms": "f" * 40})
+        for client_id in ("svc-forms", "forms"):
+            response = await client.post(
+                "/api/v1/auth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": client_id,
+                    "client_secret": "f" * 40,
+                },
+            )
+            assert response.status_code == 200, response.text
+            claims = await app.state.token_verifier.verify(response.json()["access_token"])
+            assert claims["sub"] == "svc-forms"
+            assert claims["kind"] == "service"
+
     async def test_from_env_and_refusal(self, client: httpx.AsyncClient) -> None:
         environ = {
             "X_TOKEN_URL": "http://test/api/v1/auth/token",

@@ -124,6 +124,11 @@ async def client_credentials(
     env: Env, client_id: str, client_secret: str, requested_scope: str | None
 ) -> ClientToken:
     client = await env.clients.by_client_id(client_id)
+    if client is None and not client_id.startswith(SERVICE_CLIENT_PREFIX):
+        # A service may name itself by its bare service name ("naccs_bridge"), as deployments list
+        # them in GATEWAY_SERVICE_CLIENTS; only service clients answer to that alias.
+        alias = await env.clients.by_client_id(SERVICE_CLIENT_PREFIX + client_id)
+        client = alias if alias is not None and alias.kind == "service" else None
     presented = _digest(env, client_secret)
     expected = client.secret_digest if client else _digest(env, "no such client")
     if client is None or not hmac.compare_digest(presented, expected) or not client.active:
@@ -155,7 +160,8 @@ async def client_credentials(
 async def provision_service_clients(env: Env, secrets: dict[str, str]) -> list[str]:
     """Create or update ``svc-<service>`` clients with the given secrets (start-up, idempotent)."""
     provisioned = []
-    for service, secret in sorted(secrets.items()):
+    for name, secret in sorted(secrets.items()):
+        service = name.removeprefix(SERVICE_CLIENT_PREFIX)  # "forms" and "svc-forms" are one client
         client_id = SERVICE_CLIENT_PREFIX + service
         scopes = sorted(SERVICE_CLIENT_SCOPES.get(service, ("internal:call",)))
         client = await env.clients.by_client_id(client_id)
