@@ -200,7 +200,7 @@ class _Engine:
         filled: list[FilledItem] = []
         for element in self.field_map.layout():
             if isinstance(element, ItemSpec):
-                self.ctx.element, self.ctx.index = None, None
+                self.ctx.element = None
                 filled.append(self.fill_item(element, None, None))
                 continue
             members = self.field_map.group_items(element.key)
@@ -216,7 +216,7 @@ class _Engine:
             if not elements and any(m.normally_filled or m.presence == "M" for m in members):
                 elements = [None]  # one empty repeat, so its items show up as pending
             for index, row in enumerate(elements):
-                self.ctx.element, self.ctx.index = row, index
+                self.ctx.element = row
                 for member in members:
                     filled.append(self.fill_item(member, index, group_source))
         return NaccsForm(code=self.field_map.code, items=tuple(filled), issues=tuple(self.issues))

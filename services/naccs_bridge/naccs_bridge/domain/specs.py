@@ -16,14 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 BUSINESS_CODE_PATTERN = r"^[A-Z]{3}[0-9]{0,2}$"
 ITEM_ID_PATTERN = r"^[A-Z0-9]{3}$"
 FORM_ROOTS = frozenset({"SI", "BK", "IV", "PL", "BL", "AN"})
-FORM_IDS = {
-    "SI": "UL040",
-    "BK": "UL050",
-    "IV": "UL100",
-    "PL": "UL120",
-    "BL": "UL150",
-    "AN": "UL290",
-}
 
 
 class StrictModel(BaseModel):
@@ -55,7 +47,6 @@ class SourceKind(StrEnum):
 
 
 PATH_KINDS = frozenset({SourceKind.FORM, SourceKind.SHARED, SourceKind.MASTER, SourceKind.PREVIOUS})
-AUTOMATIC_KINDS = frozenset(SourceKind) - {SourceKind.PERSON}
 _PATH_PATTERN = re.compile(r"^(@|[A-Za-z][A-Za-z0-9]*)(\.([A-Za-z][A-Za-z0-9]*|[0-9]+))*$")
 
 

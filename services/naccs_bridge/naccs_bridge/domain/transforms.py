@@ -62,8 +62,7 @@ class Context:
     bundle: TradeBundle
     config: PrefillConfig
     tree: dict[str, Any] = field(default_factory=dict)
-    element: Any = None
-    index: int | None = None
+    element: Any = None  # the current repeat's row inside a group (what ``@.`` paths read)
 
     def __post_init__(self) -> None:
         if not self.tree:
