@@ -127,7 +127,7 @@ class TestRules:
         owner, forwarder = make_org("owner"), make_org("fwd")
         trade = await create_trade(owner)
         await join(trade, owner, forwarder, "forwarder")
-        si_sent = event(trade["id"], "form.submitted", form_type="UL040", summary="S/I sent")
+        si_sent = event(trade["id"], "form.sent", form_type="UL040", summary="S/I sent")
         first = await client.post("/internal/events", json=si_sent, headers=service_headers)
         assert first.status_code == 201
         [task_id] = first.json()["task_ids"]
@@ -161,8 +161,8 @@ class TestRules:
         export = await create_trade(owner)
         imported = await create_trade(owner, direction="import", owner_role="consignee")
         for incoming in (
-            event(export["id"], "form.submitted", form_type="UL100"),
-            event(imported["id"], "form.submitted", form_type="UL040"),
+            event(export["id"], "form.sent", form_type="UL100"),
+            event(imported["id"], "form.sent", form_type="UL040"),
         ):
             response = await client.post("/internal/events", json=incoming, headers=service_headers)
             assert response.json()["task_ids"] == []
@@ -178,9 +178,10 @@ class TestRules:
         trade = await create_trade(owner)
         permit = event(
             trade["id"],
-            "naccs.export_permit_received",
+            "naccs.permit",
             source="naccs_bridge",
-            permit_no="1234567890",
+            direction="export",
+            declaration_no="1234567890",
         )
         response = await client.post("/internal/events", json=permit, headers=service_headers)
         assert len(response.json()["task_ids"]) == 1
@@ -191,3 +192,33 @@ class TestRules:
             task["assignee_org_id"] == owner.id
         )  # no forwarder in the trade: the work is not lost
         assert "CY" in task["title"]
+
+    async def test_import_permit_asks_for_pick_up_and_delivery(
+        self,
+        client: httpx.AsyncClient,
+        create_trade: Any,
+        join: Any,
+        make_org: Any,
+        service_headers: dict[str, str],
+    ) -> None:
+        owner, forwarder = make_org("consignee"), make_org("fwd")
+        trade = await create_trade(owner, direction="import", owner_role="consignee")
+        await join(trade, owner, forwarder, "forwarder")
+        wrong_way = event(trade["id"], "naccs.permit", source="naccs_bridge", direction="export")
+        assert (
+            await client.post("/internal/events", json=wrong_way, headers=service_headers)
+        ).json()["task_ids"] == []
+        permit = event(trade["id"], "naccs.permit", source="naccs_bridge", direction="import")
+        assert (
+            len(
+                (
+                    await client.post("/internal/events", json=permit, headers=service_headers)
+                ).json()["task_ids"]
+            )
+            == 1
+        )
+        [task] = (
+            await client.get(f"/api/v1/trades/{trade['id']}/tasks", headers=forwarder.headers)
+        ).json()
+        assert task["rule_id"] == "import-permit-arrange-delivery"
+        assert task["assignee_org_id"] == forwarder.id

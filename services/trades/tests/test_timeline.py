@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-def event(trade_id: str, type_: str = "form.submitted", **data: Any) -> dict[str, Any]:
+def event(trade_id: str, type_: str = "form.sent", **data: Any) -> dict[str, Any]:
     return {
         "id": str(uuid.uuid4()),
         "type": type_,
@@ -54,7 +54,7 @@ class TestIntake:
         entries = (
             await client.get(
                 f"/api/v1/trades/{trade['id']}/timeline",
-                params={"kind": "form.submitted"},
+                params={"kind": "form.sent"},
                 headers=owner.headers,
             )
         ).json()["items"]
@@ -259,3 +259,48 @@ class TestAppendOnly:
         with pytest.raises(DBAPIError, match="append-only"):
             async with db_session.begin_nested():
                 await db_session.execute(text(statement))
+
+
+class TestSummaries:
+    async def test_known_events_without_summary_read_well(
+        self,
+        client: httpx.AsyncClient,
+        create_trade: Any,
+        make_org: Any,
+        service_headers: dict[str, str],
+    ) -> None:
+        owner = make_org("owner")
+        trade = await create_trade(owner)
+        incoming = [
+            event(
+                trade["id"],
+                "form.sent",
+                form_type="UL040",
+                actor={"org_id": owner.id, "user_id": "u"},
+            ),
+            {
+                **event(
+                    trade["id"], "naccs.permit", direction="export", declaration_no="1234567890"
+                ),
+                "source": "naccs_bridge",
+            },
+            event(trade["id"], "naccs.result"),  # a field is missing: the type stands in
+            event(trade["id"], "something.new"),
+        ]
+        for item in incoming:
+            assert (
+                await client.post("/internal/events", json=item, headers=service_headers)
+            ).status_code == 201
+        items = (
+            await client.get(
+                f"/api/v1/trades/{trade['id']}/timeline",
+                params={"kind": ["form.sent", "naccs.permit", "naccs.result", "something.new"]},
+                headers=owner.headers,
+            )
+        ).json()["items"]
+        assert [i["summary"] for i in items] == [
+            "Form UL040 sent",
+            "Customs permit (export) for declaration 1234567890",
+            "naccs.result",
+            "something.new",
+        ]

@@ -185,7 +185,7 @@ def upgrade() -> None:
         [
             {
                 "id": "export-si-received-register-ecr",
-                "event_type": "form.submitted",
+                "event_type": "form.sent",
                 "match": {"form_type": "UL040"},
                 "direction": "export",
                 "assignee_role": "forwarder",
@@ -197,8 +197,8 @@ def upgrade() -> None:
             },
             {
                 "id": "export-permit-arrange-cy-delivery",
-                "event_type": "naccs.export_permit_received",
-                "match": {},
+                "event_type": "naccs.permit",
+                "match": {"direction": "export"},
                 "direction": "export",
                 "assignee_role": "forwarder",
                 "title": "Arrange delivery of the container to the CY",
@@ -209,8 +209,8 @@ def upgrade() -> None:
             },
             {
                 "id": "import-permit-arrange-delivery",
-                "event_type": "naccs.import_permit_received",
-                "match": {},
+                "event_type": "naccs.permit",
+                "match": {"direction": "import"},
                 "direction": "import",
                 "assignee_role": "forwarder",
                 "title": "Arrange pick-up from the CY and delivery to the consignee",

@@ -34,6 +34,23 @@ CSV_COLUMNS = (
 )
 CSV_PAGE_SIZE = 500
 
+# How other services' events read on the timeline when they carry no ``summary`` of their own.
+# ``{name}`` takes the field from the event data; a missing field leaves the event type as summary.
+SUMMARIES: dict[str, str] = {
+    "form.created": "Form {form_type} created",
+    "form.updated": "Form {form_type} updated",
+    "form.sent": "Form {form_type} sent",
+    "form.unsent": "Form {form_type} taken back",
+    "form.acknowledged": "Form {form_type} acknowledged",
+    "form.cancelled": "Form {form_type} cancelled",
+    "form.deleted": "Form {form_type} deleted",
+    "shared_items.updated": "Shared items changed",
+    "receiving_slip.created": "Container receiving slip created",
+    "receiving_slip.updated": "Container receiving slip updated",
+    "naccs.result": "NACCS result {result_code}",
+    "naccs.permit": "Customs permit ({direction}) for declaration {declaration_no}",
+}
+
 
 async def list_entries(
     session: AsyncSession,
@@ -120,6 +137,19 @@ def _text(data: dict[str, Any], key: str, limit: int) -> str | None:
     return str(value)[:limit] if value is not None else None
 
 
+def summarize(event_type: str, data: dict[str, Any]) -> str:
+    given = _text(data, "summary", 2000)
+    if given:
+        return given
+    template = SUMMARIES.get(event_type)
+    if template is None:
+        return event_type
+    try:
+        return template.format_map({k: v for k, v in data.items() if isinstance(v, str | int)})
+    except (KeyError, ValueError):
+        return event_type
+
+
 def _object(data: dict[str, Any], key: str) -> dict[str, Any] | None:
     value = data.get(key)
     return value if isinstance(value, dict) else None
@@ -145,7 +175,7 @@ async def record_external_event(
             "occurred_at": event.occurred_at,
             "recorded_at": runtime.clock(),
             "kind": event.type,
-            "summary": _text(data, "summary", 2000) or event.type,
+            "summary": summarize(event.type, data),
             "actor_user_id": _text(actor, "user_id", 128),
             "actor_org_id": _text(actor, "org_id", 64),
             "subject_org_id": _text(data, "subject_org_id", 64),
