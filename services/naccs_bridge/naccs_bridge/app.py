@@ -14,7 +14,6 @@ from naccs_bridge.api import catalogue, forms, master, sends, usage
 from naccs_bridge.clients.forms import FormsServiceBundle, NoTradeForms, TradeForms
 from naccs_bridge.clients.identity import CredentialsProvider, GatewayCredentials, StaticCredentials
 from naccs_bridge.clients.naccs import HttpNaccsChannel, NaccsChannel, NoNaccsChannel
-from naccs_bridge.clients.tokens import ServiceTokenSource
 from naccs_bridge.clients.trades import StaticTradeAccess, TradeAccess, TradesServiceAccess
 from naccs_bridge.config import Settings
 from naccs_bridge.db.models import outbox_table
@@ -25,6 +24,7 @@ from shared.auth import TokenVerifier
 from shared.http import ServiceClient
 from shared.outbox import OutboxRelay, http_sink
 from shared.service import create_service_app
+from shared.service_auth import ServiceTokenProvider
 
 
 async def _run_until_stopped(
@@ -58,26 +58,22 @@ def create_app(
     settings = settings or Settings()
 
     async def start(app: FastAPI, stack: AsyncExitStack) -> None:
-        token_source: ServiceTokenSource | None = None
-        if settings.gateway_url:
-            token_http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
-            stack.push_async_callback(token_http.aclose)
-            token_source = ServiceTokenSource(
-                token_http,
-                settings.gateway_url.rstrip("/") + "/api/v1/auth/token",
-                settings.service_client_id,
-                settings.service_client_secret.get_secret_value(),
+        provider: ServiceTokenProvider | None = None
+        if settings.token_url and settings.service_client_id and settings.service_client_secret:
+            provider = ServiceTokenProvider(
+                token_url=settings.token_url,
+                client_id=settings.service_client_id,
+                client_secret=settings.service_client_secret.get_secret_value(),
             )
+            stack.push_async_callback(provider.aclose)
+
+        async def token() -> str | None:
+            return await provider.token() if provider is not None else None
 
         def service_client(url: str) -> ServiceClient:
             client = ServiceClient(url)
             stack.push_async_callback(client.aclose)
             return client
-
-        async def no_token() -> str | None:
-            return None
-
-        token = token_source.token if token_source is not None else no_token
 
         naccs = channel
         if naccs is None:
@@ -142,13 +138,13 @@ def create_app(
                 poll_interval_s=settings.worker_poll_interval_s,
             )
             await _run_until_stopped(stack, poller)
-            if settings.events_url:
+            if settings.events_target:
                 events_http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
                 stack.push_async_callback(events_http.aclose)
                 relay = OutboxRelay(
                     app.state.engine,
                     table=outbox_table,
-                    sink=http_sink(events_http, settings.events_url, token_provider=token),
+                    sink=http_sink(events_http, settings.events_target, token_provider=token),
                     source="naccs_bridge",
                 )
                 await _run_until_stopped(stack, relay)

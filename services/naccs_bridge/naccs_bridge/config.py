@@ -31,15 +31,26 @@ class Settings(ServiceSettings):
         default_factory=lambda: {"SAE0030": "export", "SAD0030": "import"}
     )
 
-    # Other Minato services, called with this service's client-credentials token.
-    gateway_url: str | None = None  # identity: NACCS credentials (scope naccs:credentials), tokens
+    # Other Minato services (the devstack passes each as <PREFIX><OTHER>_URL), called with this
+    # service's own token (client credentials, ``shared.service_auth``).
+    gateway_url: str | None = None  # identity: the sending user's NACCS credentials
     trades_url: str | None = None  # who participates in a trade
     forms_url: str | None = None  # the trade's forms as a bundle
-    events_url: str | None = None  # notifications' POST /internal/events (outbox relay)
-    service_client_id: str = "naccs_bridge"
-    service_client_secret: SecretStr = SecretStr("dev-only-naccs-bridge-client-secret")
-    # Development only: subject → "利用者ID:password", used when no gateway is configured.
+    notifications_url: str | None = None  # events go to its POST /internal/events
+    events_url: str | None = None  # overrides notifications_url + /internal/events
+    token_url: str | None = None
+    service_client_id: str | None = None
+    service_client_secret: SecretStr | None = None
+    # Development only: subject → "利用者ID:password", used instead of the gateway when set.
     dev_naccs_credentials: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def events_target(self) -> str | None:
+        if self.events_url:
+            return self.events_url
+        if self.notifications_url:
+            return self.notifications_url.rstrip("/") + "/internal/events"
+        return None
 
     @model_validator(mode="after")
     def _lease_outlives_a_request(self) -> Self:

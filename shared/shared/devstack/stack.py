@@ -57,7 +57,10 @@ BACKENDS: tuple[ServiceSpec, ...] = (
     ServiceSpec("naccs_bridge", "NACCS_BRIDGE_", 8003, ("/api/v1/naccs",)),
     ServiceSpec("notifications", "NOTIFICATIONS_", 8004, ("/api/v1/notifications",)),
 )
-ALL_SERVICES: tuple[ServiceSpec, ...] = (GATEWAY, *BACKENDS)
+# NACCS itself in development: an external system in miniature (own process and database), so the
+# gateway does not route to it and it gets no service client. Started before the services.
+NACCS_STANDIN = ServiceSpec("naccs_standin", "NACCS_STANDIN_", 8010)
+ALL_SERVICES: tuple[ServiceSpec, ...] = (GATEWAY, *BACKENDS, NACCS_STANDIN)
 # Dev only (never in test or prod): the gateway seeds this platform operator and logs its login.
 DEMO_OPERATOR_EMAIL = "operator@demo.minato.dev"
 DEMO_OPERATOR_PASSWORD = "minato-demo-operator-2026"  # noqa: S105 - a published dev-only login
@@ -216,7 +219,7 @@ class Stack:
                         "GATEWAY_OPERATOR_REQUIRE_TOTP": "false",
                     }
                 )
-        else:
+        elif service is not NACCS_STANDIN:
             # How this service gets its own token (shared.service_auth.ServiceTokenProvider).
             env.update(
                 {
@@ -225,6 +228,8 @@ class Stack:
                     f"{prefix}SERVICE_CLIENT_SECRET": self.service_secrets[service.name],
                 }
             )
+        if service.name == "naccs_bridge":
+            env["NACCS_BRIDGE_NACCS_URL"] = env["NACCS_BRIDGE_NACCS_STANDIN_URL"]
         env.update(self.options.extra_env)
         return env
 
@@ -319,6 +324,7 @@ class Stack:
     def start(self) -> None:
         self.prepare_databases()
         self.start_smtp_sink()
+        self.start_service(NACCS_STANDIN)
         for service in BACKENDS:
             self.start_service(service)
         self.start_service(GATEWAY)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 
 from naccs_bridge.api.deps import RuntimeDep, org_of
-from naccs_bridge.schemas import MASTER_MODELS, CsvImportResult, MasterKind, MasterRecordView
+from naccs_bridge.schemas import CsvImportResult, MasterKind, MasterRecordView
 from naccs_bridge.services import master
 from shared.auth import PrincipalDep
 from shared.db import SessionDep
@@ -36,7 +36,7 @@ async def put_master(
     runtime: RuntimeDep,
 ) -> MasterRecordView:
     org_id = org_of(principal)
-    record = MASTER_MODELS[kind].model_validate(body)
+    record = master.validate_record(kind, body)
     if record.key != key:
         raise InvalidInput(
             f"The path names {key} but the record is {record.key}",

@@ -14,9 +14,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from naccs_bridge.db.models import MasterRecordRow
 from naccs_bridge.schemas import MASTER_MODELS, MasterKind, RowError
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, field_error
 
 MAX_CSV_ROWS = 10_000
+
+
+def validate_record(kind: MasterKind, body: dict[str, Any]) -> Any:
+    try:
+        return MASTER_MODELS[kind].model_validate(body)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "Invalid master record",
+            errors=[
+                field_error([str(p) for p in e["loc"]], e["msg"], kind=e["type"])
+                for e in exc.errors()
+            ],
+        ) from exc
 
 
 def to_camel_dict(record: BaseModel) -> dict[str, Any]:
