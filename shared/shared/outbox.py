@@ -39,6 +39,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    delete,
     func,
     insert,
     or_,
@@ -197,6 +198,22 @@ def http_sink(
         response = await client.post(url, json=event.as_json(), headers=headers)
         if not response.is_success:
             raise DeliveryRefused(f"{url} answered {response.status_code}")
+
+    return deliver
+
+
+def fan_out(*sinks: Sink) -> Sink:
+    """One sink delivering to several receivers, e.g. notifications and the trades timeline.
+
+    The event counts as delivered only when every receiver took it; a retry goes to all of them
+    again, which is safe because receivers deduplicate by event id.
+    """
+
+    async def deliver(event: EventEnvelope) -> None:
+        results = await asyncio.gather(*(sink(event) for sink in sinks), return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise DeliveryRefused("; ".join(repr(f) for f in failures))
 
     return deliver
 
@@ -414,6 +431,15 @@ class OutboxRelay:
             stack.push_async_callback(driver.remove_listener, self.channel, on_notify)
         except Exception:
             log.warning("outbox_listen_unavailable", channel=self.channel, exc_info=True)
+
+    async def purge_delivered(self, *, older_than: timedelta) -> int:
+        """Delete rows delivered before ``now - older_than`` (they stay a while for inspection)."""
+        t = self.table
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                delete(t).where(t.c.delivered_at < self.clock() - older_than)
+            )
+        return int(result.rowcount or 0)
 
     async def pending_count(self) -> int:
         t = self.table

@@ -22,10 +22,12 @@ from starlette.routing import Route
 from shared.db import to_async_url
 from shared.devstack.stack import free_port
 from shared.outbox import (
+    DeliveryRefused,
     EventEnvelope,
     OutboxRelay,
     add_event,
     drop_notify_trigger_sql,
+    fan_out,
     http_sink,
     make_outbox_table,
     notify_trigger_sql,
@@ -299,3 +301,38 @@ class TestRelayLoop:
         finally:
             outbox_relay.stop()
             await asyncio.wait_for(task, timeout=5)
+
+
+class TestFanOut:
+    async def test_delivered_only_when_every_receiver_took_it(self) -> None:
+        first, second = Recorder(), Recorder()
+        broken_once = {"left": 1}
+
+        async def flaky(event: EventEnvelope) -> None:
+            if broken_once["left"]:
+                broken_once["left"] -= 1
+                raise RuntimeError("down")
+            await second(event)
+
+        sink = fan_out(first, flaky)
+        envelope = EventEnvelope(uuid.uuid4(), "trade.created", 1, T0, "test", None, {})
+        with pytest.raises(DeliveryRefused, match="down"):
+            await sink(envelope)
+        await sink(envelope)
+        assert first.seen == [envelope.id, envelope.id]  # the retry goes to all: receivers dedupe
+        assert second.seen == [envelope.id]
+
+
+class TestPurge:
+    async def test_delivered_rows_are_deleted_after_the_retention(
+        self, engine: AsyncEngine, table: Table
+    ) -> None:
+        ids = await write_events(engine, table, 3)
+        clock = ManualClock()
+        outbox_relay = relay(engine, table, Recorder(), clock, batch_size=2)
+        await outbox_relay.run_once()  # two delivered, one still pending
+        clock.now += timedelta(days=8)
+        assert await outbox_relay.purge_delivered(older_than=timedelta(days=7)) == 2
+        async with engine.connect() as conn:
+            left = list((await conn.execute(select(table.c.id))).scalars())
+        assert left == [ids[2]]

@@ -92,6 +92,23 @@ def _relay_hook(
     return start_relay
 
 
+async def purge_delivered_events(engine: AsyncEngine, settings: Settings, runtime: Runtime) -> int:
+    relay = OutboxRelay(
+        engine,
+        table=outbox_table,
+        sink=_no_delivery,
+        source=settings.service_name,
+        clock=runtime.clock,
+    )
+    return await relay.purge_delivered(
+        older_than=timedelta(days=settings.outbox_delivered_retention_days)
+    )
+
+
+async def _no_delivery(_: object) -> None:
+    raise RuntimeError("this relay only purges")
+
+
 async def purge_expired_keys(engine: AsyncEngine, runtime: Runtime) -> int:
     async with AsyncSession(engine) as session, session.begin():
         return await idempotency.purge_expired(
@@ -109,8 +126,9 @@ def _housekeeping_hook(settings: Settings, runtime: Runtime) -> StartupHook:
             while not stopping.is_set():
                 try:
                     await purge_expired_keys(engine, runtime)
+                    await purge_delivered_events(engine, settings, runtime)
                 except Exception:
-                    log.exception("idempotency_purge_failed")
+                    log.exception("housekeeping_failed")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         stopping.wait(), timeout=settings.idempotency_purge_interval_s

@@ -27,8 +27,10 @@ class Settings(ServiceSettings):
     outbox_lease_s: float = Field(default=60.0, gt=0)
     outbox_max_attempts: int = Field(default=20, ge=1)
     events_timeout_s: float = Field(default=15.0, gt=0)
-    # Expired Idempotency-Keys are deleted this often (they are ignored once expired anyway).
+    # Housekeeping runs this often: expired Idempotency-Keys (ignored once expired anyway) and
+    # outbox rows delivered more than ``outbox_delivered_retention_days`` ago are deleted.
     idempotency_purge_interval_s: float = Field(default=900.0, gt=0)
+    outbox_delivered_retention_days: float = Field(default=7.0, gt=0)
 
     @property
     def events_target(self) -> str | None:
