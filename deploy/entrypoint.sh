@@ -7,6 +7,7 @@
 #   anything else    run as a command (e.g. `python`, `sh`)
 set -eu
 : "${SERVICE:?SERVICE is not set (build with --build-arg SERVICE=<name>)}"
+here="$(dirname "$0")"  # /app/deploy in the image
 mode="${1:-serve}"
 [ "$#" -gt 0 ] && shift
 case "$mode" in
@@ -19,10 +20,10 @@ case "$mode" in
       --no-access-log "$@"
     ;;
   migrate|wait-migrations)
-    exec python /app/deploy/service_ops.py "$mode" "$SERVICE" "$@"
+    exec python "$here/service_ops.py" "$mode" "$SERVICE" "$@"
     ;;
   init-keys)
-    exec python /app/deploy/service_ops.py init-keys "$SERVICE" "$@"
+    exec python "$here/service_ops.py" init-keys "$SERVICE" "$@"
     ;;
   *)
     exec "$mode" "$@"

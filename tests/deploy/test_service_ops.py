@@ -29,7 +29,7 @@ MIGRATIONS_TIMEOUT_S = 60
 
 @pytest.fixture
 def empty_trades_database(postgres_server: PostgresHandle) -> Iterator[str]:
-    name = "minato_test_deploy_trades"
+    name = f"minato_test_deploy_trades_{os.getpid()}"
     ensure_database(postgres_server.admin_url, name, recreate=True)
     yield postgres_server.url_for(name)
     drop_database(postgres_server.admin_url, name)
