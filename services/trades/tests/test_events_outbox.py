@@ -156,7 +156,17 @@ async def receiver() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
         received.append({"body": await request.json(), "headers": dict(request.headers)})
         return JSONResponse({"accepted": True}, status_code=202)
 
-    app = Starlette(routes=[Route("/internal/events", events, methods=["POST"])])
+    async def token(request: Request) -> Response:
+        assert (await request.body()) == b"grant_type=client_credentials"
+        assert request.headers["authorization"].startswith("Basic ")
+        return JSONResponse({"access_token": "token-by-client-credentials", "expires_in": 300})
+
+    app = Starlette(
+        routes=[
+            Route("/internal/events", events, methods=["POST"]),
+            Route("/api/v1/auth/token", token, methods=["POST"]),
+        ]
+    )
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off")
@@ -206,6 +216,40 @@ class TestRelayInTheService:
         assert delivery["body"]["data"]["trade_no"] == created.json()["trade_no"]
         assert delivery["headers"]["idempotency-key"] == delivery["body"]["id"]
         assert delivery["headers"]["authorization"] == "Bearer service-token-for-notifications"
+
+    async def test_relay_authenticates_by_client_credentials(
+        self,
+        database_url: str,
+        token_issuer: TestIssuer,
+        receiver: tuple[str, list[dict[str, Any]]],
+        make_org: Any,
+        new_trade_body: Any,
+    ) -> None:
+        url, received = receiver
+        base = url.removesuffix("/internal/events")
+        settings = Settings(
+            database_url=database_url,
+            environment="test",
+            log_json=False,
+            notifications_url=base,
+            token_url=f"{base}/api/v1/auth/token",
+            service_client_id="svc-trades",
+            service_client_secret="a-test-secret",
+            outbox_poll_interval_s=0.2,
+        )
+        app = create_app(settings, token_verifier=token_issuer.verifier())
+        owner = make_org("owner")
+        async for client in asgi_client(app):
+            created = await client.post(
+                "/api/v1/trades", json=new_trade_body(), headers=owner.headers
+            )
+            trade_id = created.json()["id"]
+            for _ in range(150):
+                if any(r["body"]["trade_id"] == trade_id for r in received):
+                    break
+                await asyncio.sleep(0.02)
+        [delivery] = [r for r in received if r["body"]["trade_id"] == trade_id]
+        assert delivery["headers"]["authorization"] == "Bearer token-by-client-credentials"
 
     async def test_relay_is_off_when_the_setting_says_so(
         self, app: Any, client: httpx.AsyncClient

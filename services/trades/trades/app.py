@@ -18,6 +18,7 @@ from shared import idempotency
 from shared.auth import TokenVerifier
 from shared.outbox import OutboxRelay, Sink, http_sink
 from shared.service import StartupHook, create_service_app
+from shared.service_auth import ServiceAuth, ServiceTokenProvider
 from trades.api import internal, messages, participants, tasks, timeline
 from trades.api import trades as trades_api
 from trades.config import Settings
@@ -38,6 +39,16 @@ def _static_token(settings: Settings) -> TokenSource:
     return provide
 
 
+def _client_credentials(settings: Settings) -> ServiceTokenProvider | None:
+    if settings.token_url and settings.service_client_id and settings.service_client_secret:
+        return ServiceTokenProvider(
+            token_url=settings.token_url,
+            client_id=settings.service_client_id,
+            client_secret=settings.service_client_secret.get_secret_value(),
+        )
+    return None
+
+
 async def _run_in_background(
     stack: AsyncExitStack, name: str, loop: Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 ) -> None:
@@ -53,7 +64,7 @@ async def _run_in_background(
 
 
 def _relay_hook(
-    settings: Settings, sink: Sink | None, runtime: Runtime, token: TokenSource
+    settings: Settings, sink: Sink | None, runtime: Runtime, token: TokenSource | None
 ) -> StartupHook:
     async def start_relay(app: FastAPI, stack: AsyncExitStack) -> None:
         engine = getattr(app.state, "engine", None)
@@ -65,9 +76,20 @@ def _relay_hook(
             if target is None:
                 log.warning("outbox_relay_not_started", reason="no events_url or notifications_url")
                 return
-            client = httpx.AsyncClient(timeout=httpx.Timeout(settings.events_timeout_s))
+            timeout = httpx.Timeout(settings.events_timeout_s)
+            provider = _client_credentials(settings) if token is None else None
+            if provider is not None:
+                # Tokens by client credentials, renewed once on a 401 (the gateway rotated keys).
+                client = httpx.AsyncClient(timeout=timeout, auth=ServiceAuth(provider))
+                stack.push_async_callback(provider.aclose)
+            else:
+                client = httpx.AsyncClient(timeout=timeout)
             stack.push_async_callback(client.aclose)
-            deliver = http_sink(client, target, token_provider=token)
+            deliver = http_sink(
+                client,
+                target,
+                token_provider=token or (None if provider else _static_token(settings)),
+            )
         relay = OutboxRelay(
             engine,
             table=outbox_table,
@@ -147,10 +169,10 @@ def create_app(
     event_sink: Sink | None = None,
     service_token: TokenSource | None = None,
 ) -> FastAPI:
-    """``event_sink`` replaces the HTTP delivery of events; ``service_token`` the fixed service token."""
+    """``event_sink`` replaces the HTTP delivery of events; ``service_token`` how the relay gets its
+    token (default: client credentials when configured, else the fixed ``service_token`` setting)."""
     settings = settings or Settings()
     runtime = runtime or Runtime()
-    token = service_token or _static_token(settings)
     app = create_service_app(
         settings,
         title="Minato trades: trades per B/L, participants, timeline, tasks, messages",
@@ -164,7 +186,7 @@ def create_app(
             internal.router,
         ],
         on_startup=[
-            _relay_hook(settings, event_sink, runtime, token),
+            _relay_hook(settings, event_sink, runtime, service_token),
             _housekeeping_hook(settings, runtime),
         ],
         token_verifier=token_verifier,

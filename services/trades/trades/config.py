@@ -19,8 +19,11 @@ class Settings(ServiceSettings):
     # derived from ``notifications_url``). Unset: events wait in the outbox and the relay does not start.
     events_url: str | None = None
     notifications_url: str | None = None
-    # This service's token for internal calls (a fixed one; ``create_app(service_token=...)`` takes
-    # a provider that fetches tokens by client credentials instead).
+    # This service's own token for internal calls: by client credentials at the gateway (all three
+    # set, as the devstack and deploy/ do), else a fixed ``service_token``.
+    token_url: str | None = None
+    service_client_id: str | None = None
+    service_client_secret: SecretStr | None = None
     service_token: SecretStr | None = None
     outbox_poll_interval_s: float = Field(default=5.0, gt=0)
     outbox_batch_size: int = Field(default=100, ge=1, le=1000)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import idempotency
 from shared.auth import Principal, PrincipalDep, PrincipalKind
@@ -96,7 +97,7 @@ Produce = Callable[[], Awaitable[tuple[int, Any, dict[str, str]]]]
 
 
 async def idempotent(
-    session: SessionDep,
+    session: AsyncSession,
     *,
     request: Request,
     caller: Caller,
