@@ -7,8 +7,10 @@ image's uvicorn flags. What a container would run, minus the container.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,12 +20,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
+from shared.db import to_async_url
 from shared.devstack.postgres import PostgresHandle, drop_database, ensure_database
 
 REPO = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO / "deploy" / "entrypoint.sh"
 SERVICE_OPS = REPO / "deploy" / "service_ops.py"
+INIT_SCRIPT = REPO / "deploy" / "postgres" / "init-databases.sh"
 MIGRATIONS_TIMEOUT_S = 60
 
 
@@ -133,3 +141,82 @@ def test_entrypoint_serves_the_service(empty_trades_database: str) -> None:
     # uvicorn re-raises the SIGTERM it handled once it has shut down cleanly.
     assert process.returncode in (0, -15), output
     assert "Application shutdown complete" in output
+
+
+def psql_binary() -> str:
+    import pgserver  # the embedded PostgreSQL's wheel ships psql
+
+    bundled = Path(pgserver.__file__).parent / "pginstall" / "bin" / "psql"
+    found = str(bundled) if bundled.exists() else shutil.which("psql")
+    if not found:
+        pytest.skip("no psql")
+    return found
+
+
+def test_postgres_init_script_makes_one_private_database_per_service(
+    postgres_server: PostgresHandle,
+) -> None:
+    """deploy/postgres/init-databases.sh, as the postgres image runs it, against a real server."""
+    url = make_url(postgres_server.admin_url)
+    suffix = os.getpid()
+    services = [f"initdb_a_{suffix}", f"initdb_b_{suffix}"]
+    env = {
+        "PATH": f"{Path(psql_binary()).parent}{os.pathsep}/usr/bin{os.pathsep}/bin",
+        "POSTGRES_USER": url.username or "postgres",
+        "PGPASSWORD": url.password or "",
+        "PGHOST": str(url.query.get("host") or url.host or ""),
+        "PGPORT": str(url.port or 5432),
+        "MINATO_SERVICES": " ".join(services),
+        **{f"MINATO_DB_PASSWORD_{s}": f"pw-{s}" for s in services},
+    }
+    admin = create_async_engine(
+        to_async_url(postgres_server.admin_url), poolclass=NullPool, isolation_level="AUTOCOMMIT"
+    )
+
+    async def query(sql: str) -> list[tuple[object, ...]]:
+        async with admin.connect() as connection:
+            result = await connection.execute(text(sql))
+            return [tuple(row) for row in result] if result.returns_rows else []
+
+    try:
+        result = subprocess.run(
+            ["/bin/bash", str(INIT_SCRIPT)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        a, b = (f"minato_{s}" for s in services)
+        owners = asyncio.run(
+            query(
+                f"SELECT datname, pg_get_userbyid(datdba) FROM pg_database WHERE datname IN ('{a}', '{b}')"
+            )
+        )
+        assert sorted(owners) == [(a, a), (b, b)]
+        crossing = asyncio.run(
+            query(
+                f"SELECT has_database_privilege('{a}', '{b}', 'CONNECT'),"
+                f" has_database_privilege('{a}', '{a}', 'CONNECT')"
+            )
+        )
+        assert crossing == [(False, True)]
+        # Missing password: the script stops instead of making a role without one.
+        env.pop(f"MINATO_DB_PASSWORD_{services[0]}")
+        env["MINATO_SERVICES"] = services[0]
+        failed = subprocess.run(
+            ["/bin/bash", str(INIT_SCRIPT)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert failed.returncode != 0
+        assert f"MINATO_DB_PASSWORD_{services[0]}" in failed.stderr
+    finally:
+        for service in services:
+            drop_database(postgres_server.admin_url, f"minato_{service}")
+            asyncio.run(query(f'DROP ROLE IF EXISTS "minato_{service}"'))
+        asyncio.run(admin.dispose())
