@@ -49,10 +49,29 @@ def route_label(scope: Scope) -> str:
     return str(path) if path else "unmatched"
 
 
+# Label children are looked up once per (method, route, status) and kept: ``labels()`` costs more than
+# the increment itself. Bounded, since a client picks the method.
+_CHILDREN_CACHE_SIZE = 4096
+
+
 class MetricsMiddleware:
     def __init__(self, app: ASGIApp, *, service: str) -> None:
         self.app = app
         self.service = service
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _record(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                HTTP_REQUESTS.labels(self.service, method, route, str(status)),
+                HTTP_DURATION.labels(self.service, method, route),
+            )
+            if len(self._children) < _CHILDREN_CACHE_SIZE:
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,10 +88,9 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_and_record)
         finally:
-            route = route_label(scope)
-            method = scope["method"]
-            HTTP_REQUESTS.labels(self.service, method, route, str(status[0])).inc()
-            HTTP_DURATION.labels(self.service, method, route).observe(time.perf_counter() - started)
+            self._record(
+                scope["method"], route_label(scope), status[0], time.perf_counter() - started
+            )
 
 
 class PoolCollector(Collector):

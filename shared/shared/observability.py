@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import re
 import sys
 import time
@@ -27,6 +28,17 @@ _trace_id: ContextVar[str | None] = ContextVar("trace_id", default=None)
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 # A caller-supplied id is echoed only if it is short and plain, so logs cannot be forged through it.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Request, trace and span ids need to be unique, not secret: a per-process generator seeded from the OS
+# costs a third of ``os.urandom(16).hex()`` (a syscall), and these are made on every request.
+# Reseeded in a forked child, so two workers never share a sequence.
+_ids = random.Random(os.urandom(32))  # noqa: S311
+os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))
+
+
+def new_id(bits: int = 128) -> str:
+    """A random lowercase-hex id of ``bits`` bits, never all zeros (W3C trace context forbids it)."""
+    value = _ids.getrandbits(bits) or 1
+    return f"{value:0{bits // 4}x}"
 
 
 def current_request_id() -> str | None:
@@ -42,7 +54,7 @@ def outgoing_traceparent() -> str | None:
     trace_id = _trace_id.get()
     if trace_id is None:
         return None
-    return f"00-{trace_id}-{os.urandom(8).hex()}-01"
+    return f"00-{trace_id}-{new_id(64)}-01"
 
 
 def _trace_id_from(header: bytes | None) -> str:
@@ -50,7 +62,7 @@ def _trace_id_from(header: bytes | None) -> str:
         match = _TRACEPARENT.match(header.decode("latin-1").strip().lower())
         if match and match.group(1) != "0" * 32:
             return match.group(1)
-    return os.urandom(16).hex()
+    return new_id()
 
 
 def configure_logging(*, service: str, level: str = "INFO", json_logs: bool = True) -> None:
@@ -118,7 +130,7 @@ class RequestIdMiddleware:
             elif name == b"traceparent":
                 traceparent = value
         if request_id is None:
-            request_id = os.urandom(16).hex()
+            request_id = new_id()
         trace_id = _trace_id_from(traceparent)
         scope.setdefault("state", {})["request_id"] = request_id
         token = _request_id.set(request_id)
@@ -130,12 +142,12 @@ class RequestIdMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
-                message = dict(message)
+                # A new list (the app may reuse its own), without any id the app set.
                 headers = [
-                    (k, v) for (k, v) in message.get("headers", []) if k.lower() != b"x-request-id"
+                    (k, v) for (k, v) in message.get("headers", ()) if k.lower() != b"x-request-id"
                 ]
                 headers.append((b"x-request-id", header_value))
-                message["headers"] = headers
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
