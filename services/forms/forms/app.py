@@ -17,6 +17,7 @@ from forms.clients.service_token import StaticToken
 from forms.clients.trades import TokenSource, TradesClient
 from forms.config import Settings
 from forms.db.models import outbox_table
+from forms.services import housekeeping
 from forms.services.context import Clock, IdFactory, utcnow
 from shared.auth import TokenVerifier
 from shared.http import ServiceClient
@@ -61,7 +62,11 @@ def create_app(
         title="Minato forms: form catalogue, documents, shared items, derivation, DCSA",
         description="Minato forms: form catalogue, documents, shared items, derivation, DCSA.",
         routers=routers(),
-        on_startup=[start_trades_client, _relay_hook(settings, event_sink, clock)],
+        on_startup=[
+            start_trades_client,
+            _relay_hook(settings, event_sink, clock),
+            _housekeeping_hook(settings, clock),
+        ],
         token_verifier=token_verifier,
     )
     app.state.clock = clock
@@ -118,3 +123,30 @@ def _relay_hook(settings: Settings, sink: Sink | None, clock: Clock) -> StartupH
         stack.push_async_callback(stop)
 
     return start_relay
+
+
+def _housekeeping_hook(settings: Settings, clock: Clock) -> StartupHook:
+    async def start_housekeeping(app: FastAPI, stack: AsyncExitStack) -> None:
+        engine = getattr(app.state, "engine", None)
+        if engine is None:
+            return
+        stopping = asyncio.Event()
+        task = asyncio.create_task(
+            housekeeping.run(
+                engine,
+                stopping,
+                clock=clock,
+                interval_s=settings.housekeeping_interval_s,
+                delivered_retention=timedelta(days=settings.outbox_delivered_retention_days),
+            ),
+            name="forms-housekeeping",
+        )
+
+        async def stop() -> None:
+            stopping.set()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, timeout=10)
+
+        stack.push_async_callback(stop)
+
+    return start_housekeeping

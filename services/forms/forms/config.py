@@ -31,6 +31,9 @@ class Settings(ServiceSettings):
     outbox_lease_s: float = Field(default=60.0, gt=0)
     outbox_max_attempts: int = Field(default=20, ge=1)
     events_timeout_s: float = Field(default=15.0, gt=0)
+    outbox_delivered_retention_days: float = Field(default=7.0, gt=0)
+    # Expired Idempotency-Keys (kept 24 h) and old delivered events are purged this often.
+    housekeeping_interval_s: float = Field(default=900.0, gt=0)
     # Attachments live in PostgreSQL (bytea, a table of their own); keep them document-sized.
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     page_size_default: int = Field(default=50, ge=1)
