@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from packaging.markers import Marker
+from packaging.tags import compatible_tags, cpython_tags
+from packaging.utils import parse_wheel_filename
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
@@ -660,3 +664,77 @@ def test_dockerfile_copies_what_the_context_holds(
         assert not missing, f"{source}: left out of the build context: {missing[:5]}"
     for unwanted in (f"services/{package}/tests/conftest.py", "tests/conftest.py", ".venv/x"):
         assert not in_build_context(unwanted), unwanted
+
+
+# -- the lock: the image builds from wheels only ---------------------------------------------------
+def image_python() -> tuple[tuple[int, int], int]:
+    """(Python version, glibc minor) of the Dockerfile's base image, e.g. python:3.12-slim-bookworm."""
+    match = re.search(
+        r"^ARG PYTHON_IMAGE=python:(\d+)\.(\d+)-slim-(\w+)$", DOCKERFILE.read_text(), re.M
+    )
+    assert match, "PYTHON_IMAGE is not python:<x.y>-slim-<debian release>"
+    glibc = {"bookworm": 36, "trixie": 41}[match[3]]
+    return (int(match[1]), int(match[2])), glibc
+
+
+def locked_closure(root: str, environment: dict[str, str]) -> set[str]:
+    """Names of the packages uv.lock installs for ``root`` (extras followed, markers evaluated)."""
+    packages = {p["name"]: p for p in tomllib.loads((REPO / "uv.lock").read_text())["package"]}
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    todo: list[tuple[str, tuple[str, ...]]] = [(root, ())]
+    while todo:
+        name, extras = todo.pop()
+        if (name, extras) in seen:
+            continue
+        seen.add((name, extras))
+        package = packages[name]
+        dependencies = list(package.get("dependencies", []))
+        for extra in extras:
+            dependencies += package.get("optional-dependencies", {}).get(extra, [])
+        for dependency in dependencies:
+            marker = dependency.get("marker")
+            if marker and not Marker(marker).evaluate(environment):
+                continue
+            todo.append((dependency["name"], tuple(sorted(dependency.get("extra", [])))))
+    return {name for name, _ in seen}
+
+
+def test_every_locked_dependency_has_a_wheel_for_the_image(package: str) -> None:
+    """The slim image has no compiler: what uv installs must come as a wheel for it (linux/amd64)."""
+    (major, minor), glibc = image_python()
+    machine = "x86_64"
+    environment = {
+        "python_version": f"{major}.{minor}",
+        "python_full_version": f"{major}.{minor}.0",
+        "implementation_version": f"{major}.{minor}.0",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": machine,
+        "platform_python_implementation": "CPython",
+        "implementation_name": "cpython",
+        "os_name": "posix",
+        "platform_release": "",
+        "platform_version": "",
+        "extra": "",
+    }
+    platforms = [f"manylinux_2_{m}_{machine}" for m in range(glibc, 4, -1)]
+    platforms += [f"manylinux2014_{machine}", f"manylinux2010_{machine}", f"manylinux1_{machine}"]
+    interpreter = f"cp{major}{minor}"
+    supported = {
+        *cpython_tags((major, minor), abis=[interpreter, "abi3", "none"], platforms=platforms),
+        *compatible_tags((major, minor), interpreter, platforms),
+    }
+    locked = {p["name"]: p for p in tomllib.loads((REPO / "uv.lock").read_text())["package"]}
+    dist = f"minato-{package.replace('_', '-')}"
+    needed = locked_closure(dist, environment)
+    assert "minato-shared" in needed
+    without_wheel = [
+        name
+        for name in sorted(needed)
+        if "registry" in locked[name]["source"]
+        and not any(
+            parse_wheel_filename(wheel["url"].rsplit("/", 1)[-1])[3] & supported
+            for wheel in locked[name].get("wheels", [])
+        )
+    ]
+    assert not without_wheel, f"no {interpreter} linux/{machine} wheel in uv.lock: {without_wheel}"
