@@ -5,9 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
-from forms.services import documents
+from forms.api.deps import TradesDep
+from forms.api.idempotent import idempotent
+from forms.services import documents, partner_import
 from shared.auth import Principal, PrincipalDep, PrincipalKind
 from shared.db import SessionDep
 from shared.errors import PROBLEM_SCHEMA, Forbidden
@@ -38,3 +42,76 @@ async def naccs_bundle(
     (UL290), each with the shared items merged in, and ``shared``, the root document. The bridge
     checks its own caller's participation before asking."""
     return await documents.naccs_bundle(session, trade_id=trade_id)
+
+
+FORMS_WRITE_SCOPE = "forms:write"
+
+
+async def forms_writer(principal: PrincipalDep) -> Principal:
+    if principal.kind is not PrincipalKind.SERVICE or not principal.has_scope(FORMS_WRITE_SCOPE):
+        raise Forbidden(f"A service token with scope {FORMS_WRITE_SCOPE!r} is required")
+    return principal
+
+
+class PartnerSiImport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on_behalf_of_org: str = Field(min_length=1, max_length=64)
+    data: dict[str, Any] = Field(description="The partner's S/I push, as notifications stores it")
+
+
+class PartnerSiImported(BaseModel):
+    form_id: uuid.UUID
+    version: int
+    created: bool
+
+
+@router.post(
+    "/trades/{trade_id}/forms/UL040/imports",
+    status_code=201,
+    response_model=PartnerSiImported,
+    responses={
+        200: {"model": PartnerSiImported},
+        403: PROBLEM_SCHEMA,
+        404: PROBLEM_SCHEMA,
+        409: PROBLEM_SCHEMA,
+        422: PROBLEM_SCHEMA,
+    },
+    summary="A partner's S/I push (via notifications) into the trade's UL040",
+)
+async def import_partner_si(
+    trade_id: uuid.UUID,
+    body: PartnerSiImport,
+    request: Request,
+    session: SessionDep,
+    trades: TradesDep,
+    service: Annotated[Principal, Depends(forms_writer)],
+) -> Response:
+    """For the organisation named (it must take part in the trade): creates the S/I (201) or
+    updates the fields the push carries (200). Retries with the same ``Idempotency-Key`` replay."""
+    caller = partner_import.acting_for(
+        service,
+        body.on_behalf_of_org,
+        clock=request.app.state.clock,
+        new_id=request.app.state.new_id,
+    )
+
+    async def run() -> JSONResponse:
+        view, created = await partner_import.import_pushed_si(
+            session,
+            trades,
+            caller,
+            trade_id=trade_id,
+            push=body.data,
+            message_id=request.headers.get("Idempotency-Key"),
+        )
+        answer = PartnerSiImported(form_id=view.form.id, version=view.form.version, created=created)
+        return JSONResponse(
+            answer.model_dump(mode="json"),
+            status_code=201 if created else 200,
+            headers={"ETag": view.etag},
+        )
+
+    return await idempotent(
+        request, session, caller, fingerprint_payload=body.model_dump(mode="json"), run=run
+    )
