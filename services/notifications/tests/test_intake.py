@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -318,3 +319,75 @@ class TestCatalogue:
         assert "receiving_slip.created.v1" in webhooks
         operation = webhooks["form.sent.v1"]["post"]
         assert "requestBody" in operation
+
+
+PRODUCER_PAYLOADS = [
+    # forms.services.events
+    ("form.unsent", {"form_id": str(uuid.uuid4()), "form_type": "UL040", "version": 2}),
+    (
+        "shared_items.locked",
+        {
+            "form_id": str(uuid.uuid4()),
+            "form_type": "UL040",
+            "paths": ["vessel.name"],
+            "held_by": {"vessel.name": [str(uuid.uuid4())]},
+        },
+    ),
+    (
+        "shared_items.updated",
+        {
+            "form_id": str(uuid.uuid4()),
+            "form_type": "UL040",
+            "paths": ["x"],
+            "shared_items_version": 3,
+        },
+    ),
+    # naccs_bridge.sending.queue / services.outputs
+    (
+        "naccs.result",
+        {
+            "send_id": str(uuid.uuid4()),
+            "form_id": str(uuid.uuid4()),
+            "code": "ECR",
+            "input_id_no": "A123",
+            "outcome": "accepted",
+        },
+    ),
+    (
+        "naccs.permit",
+        {
+            "direction": "export",
+            "declaration_no": "1234567890",
+            "permitted_on": "20261122",
+            "output_info_code": "SAE0010",
+            "form_ids": [str(uuid.uuid4())],
+            "output_message_id": str(uuid.uuid4()),
+        },
+    ),
+    # trades.domain.*
+    (
+        "task.commented",
+        {"task_id": str(uuid.uuid4()), "comment_id": str(uuid.uuid4()), "title": "t"},
+    ),
+    (
+        "message.posted",
+        {"thread_id": str(uuid.uuid4()), "message_id": str(uuid.uuid4()), "subject": "ETD?"},
+    ),
+]
+
+
+class TestProducersPayloads:
+    @pytest.mark.parametrize(("event_type", "data"), PRODUCER_PAYLOADS)
+    async def test_events_as_the_other_services_send_them_are_accepted(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Any,
+        trades: Any,
+        make_envelope: Callable[..., Any],
+        event_type: str,
+        data: dict[str, Any],
+    ) -> None:
+        trade = trades.add_trade(uuid.uuid4())
+        body = make_envelope(event_type, trade_id=trade, data={**data, "actor": {"org_id": "o"}})
+        response = await client.post("/internal/events", json=body, headers=tokens.service())
+        assert response.status_code == 201, response.text

@@ -44,16 +44,28 @@ def slip_event(
     container: str,
     event_type: str = "receiving_slip.created",
 ) -> dict[str, Any]:
+    """As the forms service sends it for a UL090 (forms.services.events.form_changed)."""
     body: dict[str, Any] = make_envelope(
         event_type,
         trade_id=trade,
         data={
+            "form_id": str(slip),
+            "form_type": "UL090",
+            "custom_id": None,
+            "status": "draft",
+            "version": revision,
+            "created_by_org_id": "org-forwarder",
+            "changed_paths": [],
             "trade_id": str(trade),
-            "slip_id": str(slip),
-            "terminal_code": "JPTYO-OI1",
-            "planned_date": "2026-11-25",
-            "container_number": container,
-            "revision": revision,
+            "actor": {"org_id": "org-forwarder", "user_id": "u1"},
+            "receiving_slip": {
+                "bookingNo": "BKG123456",
+                "vessel": {"name": "MINATO MARU"},
+                "voyageNumber": "001E",
+                "terminal": {"code": "JPTYO-OI1", "name": "大井1号"},
+                "plannedDeliveryDate": "2026-11-25",
+                "containers": [{"number": container}],
+            },
         },
     )
     return body
@@ -274,7 +286,8 @@ class TestReceivingSlips:
         assert listed.status_code == 200, listed.text
         [item] = listed.json()["items"]
         assert item["revision"] == 3
-        assert item["data"]["container_number"] == "TGHU7654321"
+        assert item["slip_id"] == str(slip)
+        assert item["data"]["containers"] == [{"number": "TGHU7654321"}]
 
         other_day = await client.get(
             "/api/v1/notifications/partners/terminal/receiving-slips",

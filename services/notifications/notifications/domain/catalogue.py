@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -81,42 +81,61 @@ class MessageData(EventData):
 
 
 class FormData(EventData):
+    """What the forms service sends for every ``form.*`` event."""
+
     trade_id: uuid.UUID | None = None
     form_id: uuid.UUID
     form_type: str = Field(description="Cyber Port form code, e.g. UL040")
     version: int | None = None
+    status: str | None = None
+    custom_id: str | None = None
+    created_by_org_id: str | None = None
+    changed_paths: list[str] = Field(default_factory=list)
 
 
 class FormSentData(FormData):
     recipient_org_ids: list[str] = Field(default_factory=list)
 
 
-class SharedItemsLockData(EventData):
+class SharedItemsData(EventData):
     trade_id: uuid.UUID | None = None
-    items: list[str] = Field(default_factory=list, description="locked or unlocked item paths")
-    trigger_form_id: uuid.UUID | None = None
+    form_id: uuid.UUID | None = Field(default=None, description="the form that caused the change")
+    form_type: str | None = None
+    paths: list[str] = Field(default_factory=list, description="shared item paths concerned")
+    shared_items_version: int | None = None
 
 
-class ReceivingSlipData(EventData):
-    """A container receiving slip (搬入票, UL090) that a terminal wants before the truck arrives."""
+class SharedItemsLockData(SharedItemsData):
+    held_by: dict[str, list[str]] = Field(
+        default_factory=dict, description="path → the forms whose sending holds its lock"
+    )
 
-    trade_id: uuid.UUID | None = None
-    slip_id: uuid.UUID
-    terminal_code: str = Field(min_length=1, max_length=35, description="terminal (CY) code")
-    planned_date: date = Field(description="planned gate-in date at the terminal")
-    container_number: str | None = Field(default=None, max_length=11)
-    booking_number: str | None = None
-    vessel_name: str | None = None
-    voyage: str | None = None
-    revision: int = Field(default=1, ge=1)
+
+class ReceivingSlipData(FormData):
+    """A container receiving slip (搬入票, UL090) that a terminal wants before the truck arrives.
+
+    ``receiving_slip`` holds the gate data as the form has it (camelCase): ``bookingNo``,
+    ``scacCode``, ``vessel``, ``voyageNumber``, ``portOfDischarge``, ``containers``,
+    ``dangerousGoods``, ``terminal`` (``{"code", "name", "bondedAreaCode"}``),
+    ``plannedDeliveryDate``, ``truckNumber``, ``driverName``.
+    """
+
+    receiving_slip: dict[str, Any] = Field(default_factory=dict)
 
 
 class NaccsData(EventData):
+    """What the NACCS bridge sends: ``naccs.result`` (a send's outcome), ``naccs.permit``."""
+
     trade_id: uuid.UUID | None = None
-    business_code: str = Field(description="NACCS business code, e.g. ECR")
-    naccs_form_id: uuid.UUID | None = None
-    result_code: str | None = None
-    declaration_number: str | None = None
+    code: str | None = Field(default=None, description="NACCS business code, e.g. ECR")
+    send_id: uuid.UUID | None = None
+    form_id: uuid.UUID | None = None
+    form_ids: list[uuid.UUID] = Field(default_factory=list)
+    input_id_no: str | None = None
+    outcome: str | None = None
+    direction: str | None = None
+    declaration_no: str | None = None
+    permitted_on: str | None = None
 
 
 class VesselScheduleData(EventData):
@@ -242,6 +261,21 @@ def _types() -> list[EventType]:
         EventType("form.created", 1, FormData, "A form was created", "帳票が作成されました"),
         EventType("form.updated", 1, FormData, "A form was updated", "帳票が更新されました"),
         EventType("form.sent", 1, FormSentData, "A form was sent", "帳票が送信されました"),
+        EventType(
+            "form.unsent", 1, FormData, "A form was taken back", "帳票の送信が取り消されました"
+        ),
+        EventType(
+            "form.acknowledged", 1, FormData, "A form was acknowledged", "帳票が受領されました"
+        ),
+        EventType("form.cancelled", 1, FormData, "A form was cancelled", "帳票が取り消されました"),
+        EventType("form.deleted", 1, FormData, "A form was deleted", "帳票が削除されました"),
+        EventType(
+            "shared_items.updated",
+            1,
+            SharedItemsData,
+            "Shared items changed",
+            "共通項目が更新されました",
+        ),
         EventType(
             "shared_items.locked",
             1,

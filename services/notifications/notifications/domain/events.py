@@ -224,16 +224,30 @@ class EventIntake:
         await self.inbox.add_emails(rows)
 
     async def _project_receiving_slip(self, event: Event, *, now: datetime) -> None:
+        """Keep the latest version of each slip for the terminal's listing (by terminal and date).
+
+        A draft without a terminal or a planned date cannot be listed yet; its event and webhooks
+        still go out.
+        """
         data = event.data
-        assert event.trade_id is not None  # receiving slips are trade events (catalogue)
+        slip = data.get("receiving_slip") or {}
+        terminal = slip.get("terminal") or {}
+        terminal_code = terminal.get("code") or terminal.get("bondedAreaCode")
+        planned = slip.get("plannedDeliveryDate")
+        if event.trade_id is None or not terminal_code or not planned:
+            return
+        try:
+            planned_date = date.fromisoformat(str(planned)[:10])
+        except ValueError:
+            return
         await self.partners.upsert_receiving_slip(
             {
-                "slip_id": uuid.UUID(str(data["slip_id"])),
+                "slip_id": uuid.UUID(str(data["form_id"])),
                 "trade_id": event.trade_id,
-                "terminal_code": str(data["terminal_code"]),
-                "planned_date": date.fromisoformat(str(data["planned_date"])),
-                "revision": int(data.get("revision", 1)),
-                "data": data,
+                "terminal_code": str(terminal_code)[:35],
+                "planned_date": planned_date,
+                "revision": int(data.get("version") or 1),
+                "data": {**slip, "status": data.get("status"), "form_type": data.get("form_type")},
                 "last_event_id": event.id,
                 "updated_at": now,
             }

@@ -71,12 +71,12 @@ _DETAILS: dict[str, dict[str, Template]] = {
         "en": Template("Form $form_type was updated.\n"),
     },
     "naccs.result": {
-        "ja": Template("業務 $business_code の処理結果: $result_code\n"),
-        "en": Template("Result of $business_code: $result_code\n"),
+        "ja": Template("業務 $code の処理結果: $outcome\n"),
+        "en": Template("Result of $code: $outcome\n"),
     },
     "naccs.permit": {
-        "ja": Template("業務 $business_code の許可通知 (申告番号 $declaration_number)\n"),
-        "en": Template("Permit for $business_code (declaration $declaration_number)\n"),
+        "ja": Template("許可通知 (申告番号 $declaration_no, 許可日 $permitted_on)\n"),
+        "en": Template("Permit (declaration $declaration_no, permitted on $permitted_on)\n"),
     },
     "task.created": {
         "ja": Template("タスク「$title」\n"),
@@ -87,12 +87,8 @@ _DETAILS: dict[str, dict[str, Template]] = {
         "en": Template("Subject: $subject\n"),
     },
     "receiving_slip.created": {
-        "ja": Template(
-            "ターミナル $terminal_code / 搬入予定日 $planned_date / コンテナ $container_number\n"
-        ),
-        "en": Template(
-            "Terminal $terminal_code / planned $planned_date / container $container_number\n"
-        ),
+        "ja": Template("搬入票 (帳票 $form_type, 版 $version)\n"),
+        "en": Template("Receiving slip (form $form_type, version $version)\n"),
     },
     "webhook_endpoint.disabled": {
         "ja": Template(
