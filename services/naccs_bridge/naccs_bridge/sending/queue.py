@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -242,15 +243,27 @@ class SendQueue:
             return await self._requeue(claimed, f"credentials unavailable: {exc!r}")
         if credentials is None or credentials.naccs_user_id != claimed.naccs_user_id:
             return await self._fail(claimed, "the sender's NACCS 利用者ID is no longer linked")
-        header = InputHeader(
-            business_code=claimed.code,
-            user_code=credentials.user_code,
-            identification_no=credentials.identification_no,
-            password=credentials.password.get_secret_value(),
-            handover_info=claimed.handover_info,
-            input_id_no=claimed.input_id_no,
-        )
-        telegram = encode_input_header(header, HEADER_LINE + len(claimed.body)) + claimed.body
+        try:
+            header = InputHeader(
+                business_code=claimed.code,
+                user_code=credentials.user_code,
+                identification_no=credentials.identification_no,
+                password=credentials.password.get_secret_value(),
+                handover_info=claimed.handover_info,
+                input_id_no=claimed.input_id_no,
+            )
+            telegram = encode_input_header(header, HEADER_LINE + len(claimed.body)) + claimed.body
+        except (ValidationError, TelegramError) as exc:
+            # Permanent until someone fixes the link (e.g. a password longer than NACCS's 8 bytes);
+            # the message names the field, never the value.
+            fields = (
+                ", ".join(str(e["loc"][0]) for e in exc.errors())
+                if isinstance(exc, ValidationError)
+                else str(exc)
+            )
+            return await self._fail(
+                claimed, f"the linked NACCS credentials cannot be sent: {fields}"
+            )
         try:
             reply = await self.channel.send(telegram)
         except ChannelUnreachable as exc:

@@ -397,3 +397,28 @@ async def test_a_form_that_is_not_ready_or_a_user_without_naccs_link_cannot_send
         f"/api/v1/naccs/trades/{trade_id}/forms/ECR/sends", headers=forwarder.headers
     )
     assert twice.status_code == 409
+
+
+async def test_credentials_naccs_cannot_take_fail_the_send_without_sending_or_leaking(
+    bridge: httpx.AsyncClient,
+    forwarder: Party,
+    trade_id: uuid.UUID,
+    queue: SendQueue,
+    credentials: StaticCredentials,
+    standin: httpx.AsyncClient,
+) -> None:
+    await load_master(bridge, forwarder.headers)
+    await put_form(bridge, forwarder.headers, trade_id, "ECR")
+    send = await queue_send(bridge, forwarder.headers, trade_id, "ECR")
+    credentials.link(forwarder.subject, "MNT01001", "nine-char")  # NACCS takes 8 bytes at most
+    await queue.run_once()
+    status = (
+        await bridge.get(f"/api/v1/naccs/sends/{send['id']}", headers=forwarder.headers)
+    ).json()
+    assert status["status"] == "failed"
+    assert status["last_error"] == "the linked NACCS credentials cannot be sent: password"
+    assert await receipts(standin, send["input_id_no"]) == 0
+    form = (
+        await bridge.get(f"/api/v1/naccs/trades/{trade_id}/forms/ECR", headers=forwarder.headers)
+    ).json()
+    assert form["status"] == "draft"  # the user can fix the link and send again

@@ -1,0 +1,206 @@
+"""The NACCS bridge through real processes: a real user with linked NACCS credentials, the gateway, the
+trades service deciding access, the bridge's send queue, and the NACCS stand-in receiving bytes."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pyotp
+
+from shared.codes import corporate_number_check_digit
+from shared.devstack.stack import GATEWAY, REPO_ROOT, Stack
+
+PASSWORD = "naccs bridge end to end 2026"
+COMPANIES_CSV = (
+    'company_id,name_en,corporate_number\nminato-denki,"MINATO DENKI CO., LTD.",4010401034567\n'
+)
+PRODUCTS_CSV = "product_code,hs_code,quantity_unit1\nSRV-750,850152000,NO\n"
+BONDED_AREAS_CSV = (
+    "code,name,customs_office,customs_department\n1AW61,OHI CONTAINER TERMINAL,1A,61\n"
+)
+VESSELS_CSV = "name,call_sign,nationality\nONE HARMONY,9V7654,SG\n"
+BUNDLE: dict[str, Any] = {
+    "SI": {
+        "shipper": {"companyId": "minato-denki", "name": "MINATO DENKI CO., LTD."},
+        "bookingNo": "ONEYTYOE12345600",
+        "scacCode": "ONEY",
+        "vessel": {"name": "ONE HARMONY"},
+        "voyageNumber": "025E",
+        "finalDestination": {"code": "USLAX"},
+        "commodity": [{"description": "Industrial AC servo motors"}],
+        "totalPackages": 120,
+        "totalPackagesUnitCode": "CARTONS",
+        "commodityTotalGrossWeight": "8450.5",
+        "commodityTotalGrossWeightUnitCode": "KGS",
+        "commodityTotalMeasurement": "48.2",
+        "commodityTotalMeasurementUnitCode": "CBM",
+        "marksAndNumbers": "PMS LOS ANGELES",
+        "carryInDate": "2026-11-27",
+    },
+    "BK": {
+        "bookingNo": "ONEYTYOE12345600",
+        "scacCode": "ONEY",
+        "vessel": {"name": "ONE HARMONY"},
+        "portOfLoading": {"code": "JPTYO"},
+        "portOfDischarge": {"code": "USLAX"},
+        "returnFacility": {"bondedAreaCode": "1AW61"},
+    },
+}
+
+
+def mail_for(stack: Stack, to: str, subject: str, timeout_s: float = 15.0) -> dict[str, Any]:
+    sink = stack.processes["smtp-sink"].url
+    deadline = time.monotonic() + timeout_s
+    while True:
+        messages = httpx.get(f"{sink}/messages", params={"to": to}).json()
+        found = [m for m in messages if subject in m["subject"]]
+        if found:
+            return dict(found[-1])
+        assert time.monotonic() < deadline, f"no mail about {subject!r} for {to}"
+        time.sleep(0.1)
+
+
+def invitation_code(stack: Stack, to: str, subject: str) -> str:
+    body = mail_for(stack, to, subject)["body"]
+    return next(
+        line.split(": ", 1)[1].strip()
+        for line in body.splitlines()
+        if line.startswith("Invitation code: ")
+    )
+
+
+def accept_and_enrol(gateway: httpx.Client, token: str) -> dict[str, Any]:
+    accepted = gateway.post(
+        "/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD}
+    )
+    assert accepted.status_code == 200, accepted.text
+    enrolment = accepted.json()["enrolment"]
+    enrolled = gateway.post(
+        "/api/v1/auth/totp/enrol",
+        json={
+            "enrolment_token": enrolment["enrolment_token"],
+            "code": pyotp.TOTP(enrolment["secret"]).now(),
+        },
+    )
+    assert enrolled.status_code == 200, enrolled.text
+    tokens: dict[str, Any] = enrolled.json()["tokens"]
+    return tokens
+
+
+def a_forwarder_admin(gateway: httpx.Client, stack: Stack) -> dict[str, str]:
+    """A real organisation admin (operator CLI → organisation → invitation → TOTP)."""
+    operator_email = f"ops-{uuid.uuid4().hex[:8]}@minato-e2e.co.jp"
+    cli = subprocess.run(
+        [sys.executable, "-m", "gateway.admin", "create-operator", "--email", operator_email],
+        env={**os.environ, **stack.service_env(GATEWAY)},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert cli.returncode == 0, cli.stderr
+    printed = re.search(r"invitation code: (\S+)", cli.stdout)
+    assert printed
+    operator = accept_and_enrol(gateway, printed.group(1))
+    admin_email = f"admin-{uuid.uuid4().hex[:8]}@minato-e2e.co.jp"
+    base = f"{uuid.uuid4().int % 10**12:012d}"
+    org = gateway.post(
+        "/api/v1/orgs",
+        json={
+            "name_ja": "ミナト海運株式会社",
+            "name_en": "Minato Forwarding K.K.",
+            "corporate_number": f"{corporate_number_check_digit(base)}{base}",
+            "business_types": ["forwarder"],
+            "address": {"line_ja": "東京都港区海岸1-1"},
+            "first_admin": {"email": admin_email, "display_name": "管理者", "locale": "en"},
+        },
+        headers={
+            "Authorization": f"Bearer {operator['access_token']}",
+            "Idempotency-Key": str(uuid.uuid4()),
+        },
+    )
+    assert org.status_code == 201, org.text
+    admin = accept_and_enrol(gateway, invitation_code(stack, admin_email, "invited"))
+    return {"Authorization": f"Bearer {admin['access_token']}"}
+
+
+def test_a_linked_user_sends_ecr_through_the_gateway_and_naccs_receives_it_once(
+    gateway: httpx.Client, stack: Stack, auth_headers: dict[str, str]
+) -> None:
+    user = a_forwarder_admin(gateway, stack)
+    me = gateway.get("/api/v1/users/me", headers=user).json()
+    linked = gateway.put(
+        f"/api/v1/users/{me['id']}/naccs-credentials",
+        json={"user_code": "MNTFW", "identifier": "001", "password": "naccsE2E"},
+        headers=user,
+    )
+    assert linked.status_code == 200, linked.text
+
+    trade = gateway.post(
+        "/api/v1/trades",
+        json={"direction": "export", "owner_role": "forwarder", "owner_display_name": "Minato FW"},
+        headers={**user, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert trade.status_code == 201, trade.text
+    trade_id = trade.json()["id"]
+
+    for kind, csv in (
+        ("companies", COMPANIES_CSV),
+        ("products", PRODUCTS_CSV),
+        ("bonded_areas", BONDED_AREAS_CSV),
+        ("vessels", VESSELS_CSV),
+    ):
+        imported = gateway.post(
+            f"/api/v1/naccs/master/{kind}/import",
+            content=csv.encode(),
+            headers={**user, "Content-Type": "text/csv"},
+        )
+        assert imported.status_code == 200, imported.text
+
+    form = gateway.put(
+        f"/api/v1/naccs/trades/{trade_id}/forms/ECR", json={"bundle": BUNDLE}, headers=user
+    )
+    assert form.status_code == 201, form.text
+    assert form.json()["ready_to_send"] is True, form.json()["pending_for_person"]
+
+    # Someone outside the trade (a token of another organisation, signed with the gateway's key, as
+    # ``sign_with_gateway_key`` makes them) sees nothing, through the gateway too.
+    stranger = auth_headers
+    assert (
+        gateway.get(f"/api/v1/naccs/trades/{trade_id}/forms/ECR", headers=stranger).status_code
+        == 404
+    )
+
+    queued = gateway.post(f"/api/v1/naccs/trades/{trade_id}/forms/ECR/sends", headers=user)
+    assert queued.status_code == 202, queued.text
+    send = queued.json()
+    assert send["naccs_user_id"] == "MNTFW001"
+
+    deadline = time.monotonic() + 20
+    while True:
+        status = gateway.get(f"/api/v1/naccs/sends/{send['id']}", headers=user).json()
+        if status["status"] in ("result_stored", "failed"):
+            break
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+    assert status["status"] == "result_stored", status
+    assert status["result"]["accepted"] is True
+    control_no = status["result"]["reference_no"]
+    ecr = gateway.get(f"/api/v1/naccs/trades/{trade_id}/forms/ECR", headers=user).json()
+    assert (ecr["status"], ecr["reference_no"]) == ("accepted", control_no)
+
+    # The stand-in is a separate process; it saw the 入力情報特定番号 exactly once.
+    standin = stack.processes["naccs_standin"].url
+    receipts = httpx.get(f"{standin}/receipts", params={"input_id_no": send["input_id_no"]}).json()
+    assert receipts["count"] == 1
+    assert receipts["receipts"][0]["user_id"] == "MNTFW001"
+    usage = gateway.get("/api/v1/naccs/usage", headers=user).json()
+    assert usage["total"]["accepted"] == 1
