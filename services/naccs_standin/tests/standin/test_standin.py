@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+from pathlib import Path
 
 import httpx
 
@@ -199,3 +201,35 @@ async def test_same_seed_same_inputs_same_numbers(
     ]
     assert first == second
     assert len(set(first)) == 3
+
+
+async def test_a_file_dropped_in_the_inbox_directory_is_processed_and_moved(
+    standin_database_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    from naccs_standin.app import create_app
+    from naccs_standin.config import Settings
+    from shared.testing.plugin import asgi_client
+
+    from .conftest import reset
+
+    await reset(standin_database_url)
+    settings = Settings(
+        database_url=standin_database_url,
+        seed=7,
+        users={USER_ID: PASSWORD},
+        inbox_dir=tmp_path,
+        log_json=False,
+        access_log=False,
+    )
+    async for client in asgi_client(create_app(settings, clock=clock)):
+        (tmp_path / "ECR_0000000091.txt").write_bytes(ecr(input_id_no="0000000091"))
+        for _ in range(50):
+            if (tmp_path / "done" / "ECR_0000000091.txt").exists():
+                break
+            await asyncio.sleep(0.1)
+        assert not (tmp_path / "ECR_0000000091.txt").exists()
+        outbox = (await client.get("/outbox", params={"after": 0})).json()
+        [message] = outbox["messages"]
+        notice = parse_result_notice(base64.b64decode(message["telegram"]), CHANNEL)
+        assert notice.header.input_id_no == "0000000091"
+        assert notice.accepted
