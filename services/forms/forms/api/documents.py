@@ -196,12 +196,25 @@ async def get_shared_items(
     )
 
 
-@router.get("/documents/{form_id}", summary="Read a form (with its ETag)")
+@router.get(
+    "/documents/{form_id}",
+    response_model=DocumentRead,
+    responses={304: {"description": "Unchanged since the ETag in If-None-Match"}},
+    summary="Read a form (with its ETag)",
+)
 async def get_document(
-    form_id: uuid.UUID, session: SessionDep, caller: CallerDep, trades: TradesDep
+    form_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    trades: TradesDep,
+    if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """The form's values with the trade's shared items merged in, and the fields locked here."""
-    return document_response(await documents.get_form(session, trades, caller, form_id))
+    """The form's values with the trade's shared items merged in, and the fields locked here.
+    ``If-None-Match`` with the current ETag answers 304 without a body."""
+    view = await documents.get_form(session, trades, caller, form_id)
+    if if_none_match and view.etag in {tag.strip() for tag in if_none_match.split(",")}:
+        return Response(status_code=304, headers={"ETag": view.etag})
+    return document_response(view)
 
 
 @router.put(

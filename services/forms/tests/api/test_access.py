@@ -8,6 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from forms.app import create_app
+from forms.clients.service_token import StaticToken
+from forms.config import Settings
+from shared.testing.plugin import asgi_client, use_test_session
+from shared.testing.tokens import TestIssuer
 
 from .conftest import Trade, complete_si, created_form
 
@@ -90,7 +97,7 @@ class TestTradeParticipation:
         assert response.status_code == 404
 
     async def test_tokens_are_required_and_must_name_an_organisation(
-        self, client: httpx.AsyncClient, trade: Trade, token_issuer: Any
+        self, client: httpx.AsyncClient, trade: Trade, token_issuer: TestIssuer
     ) -> None:
         assert (await client.get(trade.documents)).status_code == 401
         service = token_issuer.auth(subject="svc-x", kind="service")
@@ -172,3 +179,23 @@ class TestFormTypePermission:
         )
         assert read_only.status_code == 403
         assert read_only.json()["code"] == "form_type_read_only"
+
+
+async def test_when_the_trades_service_is_unreachable_nothing_is_shown(
+    settings: Settings,
+    token_issuer: TestIssuer,
+    db_session: AsyncSession,
+    service_token: StaticToken,
+    trade: Trade,
+) -> None:
+    """Fail closed: no answer about the trade means no forms, as a 502 problem."""
+    app = create_app(
+        settings.model_copy(update={"trades_url": "http://127.0.0.1:9", "trades_timeout_s": 0.5}),
+        token_verifier=token_issuer.verifier(),
+        service_token=service_token,
+    )
+    use_test_session(app, db_session)
+    async for client in asgi_client(app):
+        response = await client.get(trade.documents, headers=trade.shipper.headers)
+        assert response.status_code == 502
+        assert response.json()["code"] == "upstream_unavailable"

@@ -417,3 +417,21 @@ class TestReceivingSlipEvents:
         ]
         updated = next(e for e in events if e["topic"] == "receiving_slip.updated")
         assert updated["payload"]["changed_paths"] == ["truckNumber"]
+
+
+class TestConditionalRead:
+    async def test_if_none_match_with_the_current_etag_is_304(
+        self, client: httpx.AsyncClient, trade: Trade
+    ) -> None:
+        form = await created_form(client, trade, trade.shipper, "UL040", complete_si())
+        unchanged = await client.get(
+            doc_url(form["id"]), headers={**trade.shipper.headers, "If-None-Match": form["etag"]}
+        )
+        assert unchanged.status_code == 304
+        assert unchanged.content == b""
+        await created_form(client, trade, trade.shipper, "UL150", {"consignee": {"name": "New"}})
+        changed = await client.get(
+            doc_url(form["id"]), headers={**trade.shipper.headers, "If-None-Match": form["etag"]}
+        )
+        assert changed.status_code == 200  # a shared item changed through another form
+        assert changed.json()["values"]["consignee"] == {"name": "New"}
