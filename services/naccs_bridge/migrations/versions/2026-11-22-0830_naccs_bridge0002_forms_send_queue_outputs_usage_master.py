@@ -91,6 +91,13 @@ def upgrade() -> None:
         postgresql_where=sa.text("status = 'queued'"),
     )
     op.create_index("ix_naccs_send_form_id", "naccs_send", ["form_id"])
+    op.create_index(
+        "ux_naccs_send_one_per_form",
+        "naccs_send",
+        ["form_id"],
+        unique=True,
+        postgresql_where=sa.text("status IN ('queued', 'sending', 'sent')"),
+    )
     op.create_table(
         "naccs_output_message",
         sa.Column("id", ID, nullable=False),

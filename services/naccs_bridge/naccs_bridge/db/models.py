@@ -77,6 +77,13 @@ class NaccsSendRow(NaccsBridgeBase):
             unique=True,
             postgresql_where=text("status = 'sending'"),
         ),
+        # One send of a form at a time (a double click queues once).
+        Index(
+            "ux_naccs_send_one_per_form",
+            "form_id",
+            unique=True,
+            postgresql_where=text("status IN ('queued', 'sending', 'sent')"),
+        ),
         Index("ix_naccs_send_due", "next_attempt_at", postgresql_where=text("status = 'queued'")),
         Index("ix_naccs_send_form_id", "form_id"),
     )

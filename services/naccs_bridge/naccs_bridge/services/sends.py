@@ -70,6 +70,10 @@ async def enqueue(
     charset: str,
     now: datetime,
 ) -> NaccsSendRow:
+    # Two sends of one form at once: the second waits here, then sees the first and is refused.
+    await session.refresh(form_row, with_for_update=True)
+    if form_row.status in ("queued", "sending"):
+        raise Conflict(f"The form is already {form_row.status}")
     check_ready(form)
     if credentials is None:
         raise NoNaccsUser("Ask your company administrator to link your NACCS 利用者情報")

@@ -422,3 +422,17 @@ async def test_credentials_naccs_cannot_take_fail_the_send_without_sending_or_le
         await bridge.get(f"/api/v1/naccs/trades/{trade_id}/forms/ECR", headers=forwarder.headers)
     ).json()
     assert form["status"] == "draft"  # the user can fix the link and send again
+
+
+async def test_two_sends_of_one_form_at_once_queue_it_once(
+    bridge: httpx.AsyncClient, forwarder: Party, trade_id: uuid.UUID
+) -> None:
+    await load_master(bridge, forwarder.headers)
+    await put_form(bridge, forwarder.headers, trade_id, "ECR")
+    path = f"/api/v1/naccs/trades/{trade_id}/forms/ECR/sends"
+    first, second = await asyncio.gather(
+        bridge.post(path, headers=forwarder.headers), bridge.post(path, headers=forwarder.headers)
+    )
+    assert sorted([first.status_code, second.status_code]) == [202, 409]
+    sends = (await bridge.get(path, headers=forwarder.headers)).json()
+    assert len(sends) == 1
