@@ -5,6 +5,7 @@ publishes the JWKS, reports the health of the whole system, and owns identity an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -26,7 +27,7 @@ from gateway.domain.mail import Mailer
 from gateway.domain.tokens import AccessTokens
 from gateway.keys import ALGORITHM, KeyRing
 from gateway.openapi import OpenAPIMerger
-from gateway.proxy import ProxyMiddleware, Route, UpstreamProxy
+from gateway.proxy import Route, UpstreamProxy, install_edge
 from shared.auth import TokenVerifier
 from shared.errors import PROBLEM_SCHEMA
 from shared.service import NotReady, create_service_app
@@ -163,6 +164,49 @@ async def bootstrap_identity(app: FastAPI, identity: IdentityRuntime) -> None:
         )
 
 
+def key_retention_s(settings: Settings) -> float:
+    return max(24 * 3600, settings.access_token_ttl_s * 2)
+
+
+def own_verifier(settings: Settings, keyring: KeyRing) -> TokenVerifier:
+    return TokenVerifier(
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        jwks=keyring.jwks(),
+        algorithms=(ALGORITHM,),
+    )
+
+
+def reload_keys(app: FastAPI) -> bool:
+    """Re-read the keys directory; swap the key ring, the signer and our own verifier if it changed."""
+    settings: Settings = app.state.settings
+    fresh = KeyRing.from_dir(
+        settings.keys_dir,
+        generate_if_missing=False,
+        retain_s=key_retention_s(settings),
+        publish_ahead_s=settings.key_publish_ahead_s,
+    )
+    if fresh.same_as(app.state.keyring):
+        return False
+    app.state.keyring = fresh
+    app.state.identity.access_tokens.keyring = fresh
+    # The proxy and the routes read app.state.token_verifier per request.
+    app.state.token_verifier = own_verifier(settings, fresh)
+    log.info(
+        "signing_keys_reloaded", published=[k.kid for k in fresh.keys], signing=fresh.current.kid
+    )
+    return True
+
+
+async def reload_keys_forever(app: FastAPI) -> None:
+    while True:
+        await asyncio.sleep(app.state.settings.key_reload_s)
+        try:
+            reload_keys(app)
+        except (OSError, ValueError, RuntimeError) as exc:  # keep the keys we have
+            log.error("signing_keys_reload_failed", error=repr(exc))
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -175,7 +219,8 @@ def create_app(
         settings.keys_dir,
         generate_if_missing=settings.is_dev,
         rotate_after_s=settings.key_rotation_days * 86400,
-        retain_s=max(24 * 3600, settings.access_token_ttl_s * 2),
+        retain_s=key_retention_s(settings),
+        publish_ahead_s=settings.key_publish_ahead_s,
     )
     identity = build_identity(settings, keyring, clock, random)
     proxy = UpstreamProxy(
@@ -188,12 +233,7 @@ def create_app(
         client=settings.proxy_client,
     )
     # The gateway is the issuer: it verifies against its own keys, no network round trip.
-    verifier = TokenVerifier(
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        jwks=keyring.jwks(),
-        algorithms=(ALGORITHM,),
-    )
+    verifier = own_verifier(settings, keyring)
 
     async def start_gateway(app: FastAPI, stack: AsyncExitStack) -> None:
         await proxy.start()
@@ -203,6 +243,14 @@ def create_app(
         app.state.health_client = health_client
         if settings.database_url:
             await bootstrap_identity(app, identity)
+        reloader = asyncio.create_task(reload_keys_forever(app))
+
+        async def stop_reloader() -> None:
+            reloader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reloader
+
+        stack.push_async_callback(stop_reloader)
 
     app = create_service_app(
         settings,
@@ -211,13 +259,14 @@ def create_app(
         routers=[system_router(), *identity_routers()],
         on_startup=[start_gateway],
         token_verifier=verifier,
-        inner_middleware=[(ProxyMiddleware, {"proxy": proxy})],
         serve_openapi=False,  # the merging route above serves /openapi.json and /docs
     )
     app.state.keyring = keyring
     app.state.identity = identity
     app.state.openapi_merger = OpenAPIMerger(settings.upstreams, routes, settings.openapi_cache_s)
     proxy.bind_verifier(app.state)
+    # Proxied requests are answered in front of the middleware stack (gateway.proxy.EdgeProxy).
+    install_edge(app, proxy, service=settings.service_name, access_log=settings.access_log)
     return app
 
 

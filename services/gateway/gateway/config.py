@@ -31,6 +31,9 @@ class Settings(ServiceSettings):
     # A new signing key is made when the current one is older than this (0: never); old keys stay
     # published until every token they signed has expired.
     key_rotation_days: float = Field(default=0, ge=0)
+    # How often each replica re-reads keys_dir, and how long a new key is published before it signs.
+    key_reload_s: float = Field(default=30, gt=0)
+    key_publish_ahead_s: float = Field(default=120, ge=0)
     access_token_ttl_s: int = Field(default=600, ge=30, le=3600)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=300)
     smtp_host: str = "127.0.0.1"

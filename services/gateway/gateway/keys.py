@@ -1,10 +1,13 @@
 """The gateway's token signing keys and the JWKS every service verifies against.
 
-Keys are RSA (RS256), one PEM file per key id in ``keys_dir``; the newest signs. Rotation with overlap:
-``rotate`` (``python -m gateway.admin rotate-keys``, or at start when the current key is older than
-``key_rotation_days``) adds a new key; the previous ones stay published until every token they signed
-has expired (``retain_s`` after their successor appeared), then drop out of the JWKS. A key is
-generated on first start in dev and test only; a deployment provides its keys.
+Keys are RSA (RS256), one PEM file per key id in ``keys_dir`` (shared by every gateway replica).
+Rotation with overlap, without restarts: ``rotate`` (``python -m gateway.admin rotate-keys``, or at
+start when the newest key is older than ``key_rotation_days``) adds a key file. Each replica re-reads
+the directory every ``key_reload_s`` and publishes the new key at once, but signs with it only after
+``key_publish_ahead_s``, so that every replica and every service's JWKS cache knows it before any
+token carries it. The previous keys stay published until every token they signed has expired
+(``retain_s`` after their successor began signing), then drop out of the JWKS. A key is generated on
+first start in dev and test only; a deployment provides its keys.
 """
 
 from __future__ import annotations
@@ -68,21 +71,35 @@ def load_keys(keys_dir: Path) -> list[SigningKey]:
     return keys
 
 
-def still_published(keys: list[SigningKey], *, now: float, retain_s: float) -> list[SigningKey]:
-    """The newest key, plus each older key whose successor is younger than ``retain_s``."""
-    kept = [keys[-1]]
+def signing_key(keys: list[SigningKey], *, now: float, publish_ahead_s: float) -> SigningKey:
+    """The newest key that has been published for ``publish_ahead_s`` (every replica and service has
+    had time to see it); a fresh system with no such key signs with its oldest."""
+    ready = [key for key in keys if now - key.created_at >= publish_ahead_s]
+    return ready[-1] if ready else keys[0]
+
+
+def still_published(
+    keys: list[SigningKey], *, now: float, retain_s: float, publish_ahead_s: float = 0
+) -> list[SigningKey]:
+    """The signing key, the keys waiting to sign, and each older key until ``retain_s`` after its
+    successor started signing (every token it signed has expired by then)."""
+    signing = signing_key(keys, now=now, publish_ahead_s=publish_ahead_s)
+    kept = [key for key in keys if key.created_at >= signing.created_at]
     for older, successor in itertools.pairwise(keys):
-        if now - successor.created_at < retain_s:
+        if older.created_at < signing.created_at and (
+            now - successor.created_at < retain_s + publish_ahead_s
+        ):
             kept.append(older)
     kept.sort(key=lambda k: (k.created_at, k.kid))
     return kept
 
 
 class KeyRing:
-    def __init__(self, keys: list[SigningKey]) -> None:
+    def __init__(self, keys: list[SigningKey], signing: SigningKey | None = None) -> None:
         if not keys:
             raise ValueError("no signing keys")
         self.keys = keys
+        self._signing = signing or keys[-1]
 
     @classmethod
     def from_dir(
@@ -92,6 +109,7 @@ class KeyRing:
         generate_if_missing: bool,
         rotate_after_s: float = 0,
         retain_s: float = 24 * 3600,
+        publish_ahead_s: float = 0,
     ) -> KeyRing:
         keys = load_keys(keys_dir)
         if not keys:
@@ -101,16 +119,25 @@ class KeyRing:
         now = time.time()
         if rotate_after_s and now - keys[-1].created_at > rotate_after_s:
             keys.append(generate_key(keys_dir))
-        return cls(still_published(keys, now=now, retain_s=retain_s))
+        published = still_published(
+            keys, now=now, retain_s=retain_s, publish_ahead_s=publish_ahead_s
+        )
+        return cls(published, signing_key(keys, now=now, publish_ahead_s=publish_ahead_s))
+
+    def same_as(self, other: KeyRing) -> bool:
+        return [k.kid for k in self.keys] == [k.kid for k in other.keys] and (
+            self.current.kid == other.current.kid
+        )
 
     @staticmethod
     def rotate(keys_dir: Path) -> SigningKey:
-        """Add a new signing key; replicas sign with it after their next start."""
+        """Add a new key: replicas publish it at their next reload, and sign with it once it has been
+        published for ``key_publish_ahead_s``."""
         return generate_key(keys_dir)
 
     @property
     def current(self) -> SigningKey:
-        return self.keys[-1]
+        return self._signing
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.public_jwk() for key in self.keys]}

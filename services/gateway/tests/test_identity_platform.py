@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from gateway.admin import create_operator_command
+from gateway.app import create_app, reload_keys
 from gateway.domain.clients import provision_service_clients
 from gateway.keys import KeyRing, generate_key, load_keys
 from shared.service_auth import ServiceAuth, ServiceTokenProvider
@@ -21,30 +22,66 @@ from shared.service_auth import ServiceAuth, ServiceTokenProvider
 from .conftest import PASSWORD, IdentityDriver, MailSink, identity_env, settings_for, unique_email
 
 
+def age(keys_dir: Path, kid: str, seconds: float) -> None:
+    moment = time.time() - seconds
+    os.utime(keys_dir / f"{kid}.pem", (moment, moment))
+
+
 class TestKeyRotation:
-    def test_new_key_signs_old_key_stays_published_until_its_tokens_expired(
-        self, tmp_path: Path
-    ) -> None:
-        old = generate_key(tmp_path)
+    def test_rotation_at_start_publishes_first_and_signs_later(self, tmp_path: Path) -> None:
         day = 24 * 3600
-        os.utime(tmp_path / f"{old.kid}.pem", (time.time() - 3 * day, time.time() - 3 * day))
+        old = generate_key(tmp_path)
+        age(tmp_path, old.kid, 3 * day)
         ring = KeyRing.from_dir(
-            tmp_path, generate_if_missing=False, rotate_after_s=day, retain_s=day
+            tmp_path,
+            generate_if_missing=False,
+            rotate_after_s=day,
+            retain_s=day,
+            publish_ahead_s=120,
         )
-        assert len(ring.keys) == 2
-        assert ring.current.kid != old.kid  # rotated at start: the old key was older than a day
-        assert {k["kid"] for k in ring.jwks()["keys"]} == {old.kid, ring.current.kid}
+        new_kid = load_keys(tmp_path)[-1].kid
+        assert new_kid != old.kid
+        # Published at once, so every replica and service can verify it ...
+        assert {k["kid"] for k in ring.jwks()["keys"]} == {old.kid, new_kid}
+        # ... but the old key keeps signing until the new one has been published long enough.
+        assert ring.current.kid == old.kid
+        age(tmp_path, new_kid, 121)
+        ring = KeyRing.from_dir(
+            tmp_path, generate_if_missing=False, retain_s=day, publish_ahead_s=120
+        )
+        assert ring.current.kid == new_kid
         token = ring.sign({"sub": "x"})
-        assert jwt.get_unverified_header(token) == {
-            "alg": "RS256",
-            "kid": ring.current.kid,
-            "typ": "at+jwt",
-        }
-        # A day after the rotation the old key drops out of the JWKS.
-        newest = load_keys(tmp_path)[-1]
-        os.utime(tmp_path / f"{newest.kid}.pem", (time.time() - 2 * day, time.time() - 2 * day))
-        later = KeyRing.from_dir(tmp_path, generate_if_missing=False, retain_s=day)
-        assert [k["kid"] for k in later.jwks()["keys"]] == [newest.kid]
+        assert jwt.get_unverified_header(token) == {"alg": "RS256", "kid": new_kid, "typ": "at+jwt"}
+        assert {k["kid"] for k in ring.jwks()["keys"]} == {old.kid, new_kid}
+        # Once every token of the old key has expired, it leaves the JWKS.
+        age(tmp_path, new_kid, day + 121)
+        later = KeyRing.from_dir(
+            tmp_path, generate_if_missing=False, retain_s=day, publish_ahead_s=120
+        )
+        assert [k["kid"] for k in later.jwks()["keys"]] == [new_kid]
+
+    def test_a_fresh_system_signs_with_its_only_key(self, tmp_path: Path) -> None:
+        ring = KeyRing.from_dir(tmp_path, generate_if_missing=True, publish_ahead_s=120)
+        assert ring.current.kid == ring.keys[0].kid
+
+    async def test_running_gateway_picks_up_a_rotated_key_without_restart(
+        self, database_url: str, smtp_sink: MailSink, tmp_path: Path
+    ) -> None:
+        app = create_app(
+            settings_for(database_url, tmp_path / "keys", smtp_sink, key_publish_ahead_s=60)
+        )
+        first = app.state.keyring.current.kid
+        assert reload_keys(app) is False
+        rotated = KeyRing.rotate(tmp_path / "keys")
+        assert reload_keys(app) is True
+        assert {k["kid"] for k in app.state.keyring.jwks()["keys"]} == {first, rotated.kid}
+        assert app.state.keyring.current.kid == first  # not signing yet
+        age(tmp_path / "keys", rotated.kid, 61)
+        assert reload_keys(app) is True
+        assert app.state.keyring.current.kid == rotated.kid
+        token = app.state.identity.access_tokens.sign(subject="u", kind="user", jti="j")
+        # The swapped verifier (used by the proxy and the routes) accepts the new key's tokens.
+        assert (await app.state.token_verifier.verify(token))["sub"] == "u"
 
     def test_manual_rotation_adds_a_key(self, tmp_path: Path) -> None:
         first = generate_key(tmp_path)

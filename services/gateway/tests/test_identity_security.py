@@ -171,6 +171,25 @@ class TestThrottling:
             )
             assert again.status_code == 401
 
+    async def test_replicas_share_the_counters(
+        self,
+        settings: Any,
+        clock: FrozenClock,
+        db_session: AsyncSession,
+        driver: IdentityDriver,
+    ) -> None:
+        """Two gateway processes' worth of apps on one database: failures at one lock the other."""
+        replica_a, replica_b = create_app(settings, clock=clock), create_app(settings, clock=clock)
+        for replica in (replica_a, replica_b):
+            use_test_session(replica, db_session)
+        email = unique_email("shared")
+        wrong = {"email": email, "password": "wrong password here"}
+        async for a in asgi_client(replica_a):
+            for _ in range(5):
+                assert (await a.post("/api/v1/auth/login", json=wrong)).status_code == 401
+        async for b in asgi_client(replica_b):
+            assert (await b.post("/api/v1/auth/login", json=wrong)).status_code == 429
+
 
 class TestNoEnumeration:
     async def test_unknown_email_and_wrong_password_look_the_same(
