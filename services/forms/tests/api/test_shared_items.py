@@ -122,8 +122,12 @@ class TestLocks:
             "consignee": {"name": "Someone Else"},
             "shipper": {"name": "Other Shipper", "addressLines": ["1-1 Kaigan, Minato-ku"]},
         }
+        events_before = await outbox_topics(db_session, trade.id)
+        bl_etag = (await read(client, trade, bl["id"])).headers["etag"]
         refused = await put(client, trade, bl["id"], changed)
         assert refused.status_code == 409, refused.text
+        assert (await read(client, trade, bl["id"])).headers["etag"] == bl_etag  # nothing written
+        assert await outbox_topics(db_session, trade.id) == events_before
         problem = refused.json()
         assert problem["code"] == "shared_items_locked"
         assert problem["locked_fields"] == ["consignee.name", "shipper.name"]
