@@ -50,7 +50,12 @@ class TestIntake:
         for _ in range(3):
             replay = await client.post("/internal/events", json=incoming, headers=service_headers)
             assert replay.status_code == 200
-            assert replay.json() == {"recorded": False, "timeline_entry_id": None, "task_ids": []}
+            assert replay.json() == {
+                "recorded": False,
+                "timeline_entry_id": None,
+                "task_ids": [],
+                "status": None,
+            }
         entries = (
             await client.get(
                 f"/api/v1/trades/{trade['id']}/timeline",

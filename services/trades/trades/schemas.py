@@ -296,6 +296,7 @@ class IntakeResult(BaseModel):
     recorded: bool = Field(description="False when this event id was already recorded")
     timeline_entry_id: uuid.UUID | None
     task_ids: list[uuid.UUID]
+    status: TradeStatus | None = Field(description="The trade's new status, if a rule moved it")
 
 
 class AccessAnswer(BaseModel):

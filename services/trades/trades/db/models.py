@@ -199,6 +199,22 @@ class TaskRule(TradesBase):
     enabled: Mapped[bool] = mapped_column(Boolean)
 
 
+class StatusRule(TradesBase):
+    """Data, not code: an event of ``event_type`` whose data contains ``match`` moves a trade of
+    ``direction`` that is in one of ``from_statuses`` to ``to_status``. The event is the proof, so a
+    rule may skip statuses nobody set by hand (a customs permit proves the declaration was made)."""
+
+    __tablename__ = "status_rule"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64), index=True)
+    match: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    direction: Mapped[str | None] = mapped_column(String(10))
+    from_statuses: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
+    to_status: Mapped[str] = mapped_column(String(20))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+
+
 class Task(TradesBase):
     __tablename__ = "task"
 

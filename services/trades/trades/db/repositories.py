@@ -31,6 +31,7 @@ from trades.db.models import (
     MessageRead,
     MessageThread,
     Participant,
+    StatusRule,
     Task,
     TaskComment,
     TaskRule,
@@ -56,11 +57,17 @@ async def next_trade_number(session: AsyncSession) -> int:
 
 
 async def get_trade(
-    session: AsyncSession, trade_id: uuid.UUID, *, with_containers: bool = False
+    session: AsyncSession,
+    trade_id: uuid.UUID,
+    *,
+    with_containers: bool = False,
+    for_update: bool = False,
 ) -> Trade | None:
     statement = select(Trade).where(Trade.id == trade_id)
     if with_containers:
         statement = statement.options(selectinload(Trade.containers))
+    if for_update:
+        statement = statement.with_for_update(of=Trade)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -337,6 +344,15 @@ async def rules_for_event(session: AsyncSession, event_type: str) -> list[TaskRu
         select(TaskRule)
         .where(TaskRule.event_type == event_type, TaskRule.enabled)
         .order_by(TaskRule.id)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def status_rules_for_event(session: AsyncSession, event_type: str) -> list[StatusRule]:
+    statement = (
+        select(StatusRule)
+        .where(StatusRule.event_type == event_type, StatusRule.enabled)
+        .order_by(StatusRule.id)
     )
     return list((await session.execute(statement)).scalars())
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trades.db import repositories as repo
 from trades.db.models import TimelineEntry
 from trades.domain import tasks as task_service
+from trades.domain import trades as trade_service
 from trades.domain.access import TradeAccess
 from trades.domain.errors import TradeNotFound
 from trades.runtime import Runtime
@@ -158,11 +159,11 @@ def _object(data: dict[str, Any], key: str) -> dict[str, Any] | None:
 async def record_external_event(
     session: AsyncSession, *, runtime: Runtime, event: IncomingEvent
 ) -> IntakeResult:
-    """Record another service's event once per (source, id), then run the task rules for it.
+    """Record another service's event once per (source, id), then run the status and task rules.
 
     A replayed event is acknowledged (so the sender stops retrying) but changes nothing.
     """
-    trade = await repo.get_trade(session, event.trade_id)
+    trade = await repo.get_trade(session, event.trade_id, for_update=True)
     if trade is None:
         raise TradeNotFound()
     data = event.data
@@ -186,6 +187,9 @@ async def record_external_event(
         },
     )
     if entry_id is None:
-        return IntakeResult(recorded=False, timeline_entry_id=None, task_ids=[])
+        return IntakeResult(recorded=False, timeline_entry_id=None, task_ids=[], status=None)
+    status = await trade_service.apply_status_rules(
+        session, runtime=runtime, trade=trade, event=event
+    )
     task_ids = await task_service.apply_rules(session, runtime=runtime, trade=trade, event=event)
-    return IntakeResult(recorded=True, timeline_entry_id=entry_id, task_ids=task_ids)
+    return IntakeResult(recorded=True, timeline_entry_id=entry_id, task_ids=task_ids, status=status)

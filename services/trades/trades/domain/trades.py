@@ -26,6 +26,7 @@ from trades.domain.events import Actor, emit
 from trades.runtime import Runtime
 from trades.schemas import (
     ContainerIn,
+    IncomingEvent,
     ParticipantStatus,
     Role,
     StatusChange,
@@ -333,3 +334,46 @@ async def list_trades(
     page = rows[:limit]
     next_key = (page[-1].created_at, page[-1].id) if len(rows) > limit else None
     return page, next_key
+
+
+async def apply_status_rules(
+    session: AsyncSession, *, runtime: Runtime, trade: Trade, event: IncomingEvent
+) -> lifecycle.TradeStatus | None:
+    """Move the trade as the first matching status rule says; the new status, or None.
+
+    The caller holds the trade row locked (``FOR UPDATE``), so this never races a user's edit into a
+    412: the user's edit waits, then finds the new version and gets 412 itself, as it should.
+    """
+    for rule in await repo.status_rules_for_event(session, event.type):
+        if rule.direction is not None and rule.direction != trade.direction:
+            continue
+        if any(event.data.get(key) != value for key, value in rule.match.items()):
+            continue
+        if trade.status not in rule.from_statuses:
+            continue
+        current = lifecycle.TradeStatus(trade.status)
+        target = lifecycle.TradeStatus(rule.to_status)
+        trade.status = target
+        trade.updated_at = runtime.clock()
+        await _flush_versioned(session)
+        await emit(
+            session,
+            runtime=runtime,
+            trade_id=trade.id,
+            topic="trade.status_changed",
+            data={
+                "trade_no": trade.trade_no,
+                "from": current,
+                "to": target,
+                "reason": f"{event.type} from {event.source}",
+                "version": trade.version,
+                "rule_id": rule.id,
+                "caused_by": {"source": event.source, "event_id": event.id, "type": event.type},
+            },
+            actor=Actor(user_id=None, org_id=None),
+            summary=f"Status {current} → {target} ({event.type} from {event.source})",
+            before={"status": current},
+            after={"status": target},
+        )
+        return target
+    return None
