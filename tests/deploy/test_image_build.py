@@ -105,11 +105,13 @@ def build(package: str, app: Path, in_build_context: Callable[[str], bool]) -> d
     """Replay the build stage into ``app``; returns the environment its RUNs saw."""
     stage = dockerfile_stages()["build"]
     uv = find_uv()
+    # uv's own settings (cache, index, ...) as make install used them, so the offline sync finds
+    # the wheels it cached.
     env = {
+        **{k: v for k, v in os.environ.items() if k.startswith(("UV_", "XDG_"))},
         "PATH": f"{Path(uv).parent}{os.pathsep}/usr/bin{os.pathsep}/bin",
         "HOME": os.environ.get("HOME", "/root"),
         "SERVICE": package,
-        "UV_CACHE_DIR": os.environ.get("UV_CACHE_DIR", str(Path.home() / ".cache" / "uv")),
         "UV_PYTHON": sys.executable,
         "UV_OFFLINE": "1",
     }
