@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import jwt
+import pytest
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -207,6 +208,52 @@ class TestThroughTheGateway:
         assert (
             gateway.get(EVENTS, params={"trade_id": trade_id}, headers=outsider).status_code == 404
         )
+
+
+class TestPartnerInbound:
+    @pytest.mark.xfail(
+        reason="the gateway provisions svc-notifications without forms:write, which the forms "
+        "service's UL040 import requires (gateway.domain.catalogue.SERVICE_CLIENT_SCOPES)",
+        strict=False,
+    )
+    def test_a_partner_si_push_is_forwarded_into_the_trades_ul040(
+        self, gateway: httpx.Client, stack: Stack
+    ) -> None:
+        org = str(uuid.uuid4())
+        user = bearer(stack, org=org, roles=["org_admin"])
+        created = gateway.post(
+            "/api/v1/trades",
+            json={"direction": "export", "owner_role": "shipper", "owner_display_name": "港商事"},
+            headers=user,
+        )
+        assert created.status_code == 201, created.text
+        trade_id = created.json()["id"]
+        partner = bearer(stack, kind="client", org=org, scope="si:push", sub="tradewaltz-client")
+        pushed = gateway.post(
+            "/api/v1/notifications/partners/tradewaltz/shipping-instructions",
+            json={
+                "message_id": f"TW-{uuid.uuid4()}",
+                "trade_id": trade_id,
+                "shipper": {"name": "Minato Trading KK"},
+                "consignee": {"name": "Harbour Imports Ltd"},
+                "port_of_loading": "JPTYO",
+                "port_of_discharge": "SGSIN",
+                "commodity": "Machine parts",
+            },
+            headers=partner,
+        )
+        assert pushed.status_code == 202, pushed.text
+        inbound_id = pushed.json()["id"]
+
+        def processed() -> dict[str, Any] | None:
+            status: dict[str, Any] = gateway.get(
+                f"/api/v1/notifications/partners/inbound/{inbound_id}", headers=partner
+            ).json()
+            tried = status["status"] != "received" or status["status_detail"] is not None
+            return status if tried else None
+
+        status = wait_for(processed, 30, "the push to be forwarded")
+        assert status["status"] == "forwarded", status["status_detail"]
 
 
 class TestDeliveryAcrossACrash:

@@ -200,6 +200,40 @@ class TestForwardingToForms:
         assert status["status"] == "rejected"
         assert status["status_detail"].startswith("422")
 
+    async def test_our_own_missing_permission_is_retried_not_blamed_on_the_partner(
+        self, live: Any, tokens: Any, trades: Any, forms: Any
+    ) -> None:
+        from datetime import timedelta
+
+        forms.status_code = 403
+        org = uuid.uuid4()
+        trade = trades.add_trade(org)
+        headers = tokens.partner(org, SI_SCOPE)
+        stored = (
+            await live.client.post(
+                "/api/v1/notifications/partners/tradewaltz/shipping-instructions",
+                json=si_push(trade, message_id="TW-403"),
+                headers=headers,
+            )
+        ).json()
+        await live.drain()
+        url = f"/api/v1/notifications/partners/inbound/{stored['id']}"
+        waiting = (await live.client.get(url, headers=headers)).json()
+        assert waiting["status"] == "received"
+        assert waiting["status_detail"].startswith("403")
+
+        forms.status_code = 201  # the permission is granted
+        runtime = live.dispatcher.runtime
+        real_now = runtime.now
+        runtime.now = lambda: real_now() + timedelta(minutes=10)
+        try:
+            await live.drain()
+        finally:
+            runtime.now = real_now
+        assert (await live.client.get(url, headers=headers)).json()["status"] == "forwarded"
+        assert len(forms.imports) == 2
+        assert {i["idempotency_key"] for i in forms.imports} == {stored["id"]}
+
 
 class TestColinsUpdates:
     async def test_schedule_and_cy_updates_are_recorded_and_emitted(

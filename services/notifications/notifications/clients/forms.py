@@ -69,7 +69,9 @@ class HttpFormsGateway:
                 form_id=str(body.get("form_id")) if isinstance(body, dict) else None,
             )
         detail = response.text[:300]
-        retryable = response.status_code >= 500 or response.status_code in (408, 429)
+        # 401/403 are our own credentials or scopes: retried, so a configuration fix gets the
+        # partner's message through instead of rejecting it for our mistake.
+        retryable = response.status_code >= 500 or response.status_code in (401, 403, 408, 429)
         return ForwardOutcome(
             accepted=False, retryable=retryable, detail=f"{response.status_code}: {detail}"
         )
