@@ -257,6 +257,12 @@ class TestUpdateTrade:
             "/api/v1/trades", params={"q": "TCLU7654320"}, headers=owner.headers
         )
         assert [t["id"] for t in found.json()["items"]] == [trade["id"]]
+        cleared = await client.patch(
+            f"/api/v1/trades/{trade['id']}",
+            json={"containers": None},
+            headers={**owner.headers, "If-Match": response.headers["etag"]},
+        )
+        assert cleared.json()["containers"] == []
 
 
 class TestChangeStatus:

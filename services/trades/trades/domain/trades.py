@@ -249,9 +249,10 @@ async def update_trade(
                 trade.vessel_call_sign = vessel.call_sign
             if "name" in vessel.model_fields_set:
                 trade.vessel_name = vessel.name
-    if "containers" in sent and data.containers is not None:
-        trade.containers = _containers(trade.id, data.containers)
-        trade.container_numbers = _container_numbers(data.containers)
+    if "containers" in sent:
+        containers = data.containers or []
+        trade.containers = _containers(trade.id, containers)
+        trade.container_numbers = _container_numbers(containers)
     if trade.booking_no is not None and trade.carrier_scac is None:
         raise InvalidInput(
             "carrier_scac is required with booking_no",
