@@ -280,6 +280,10 @@ async def test_naccs_unreachable_keeps_the_send_queued_with_backoff_and_it_can_b
         await bridge.get(f"/api/v1/naccs/trades/{trade_id}/forms/ECR", headers=forwarder.headers)
     ).json()
     assert form["status"] == "queued"
+    waiting = await bridge.get(
+        "/api/v1/naccs/sends", params={"status": ["queued", "sending"]}, headers=forwarder.headers
+    )
+    assert [s["id"] for s in waiting.json()] == [send["id"]]
     cancelled = await bridge.post(
         f"/api/v1/naccs/sends/{send['id']}/cancel", headers=forwarder.headers
     )
