@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import structlog
 from sqlalchemy import (
@@ -269,6 +270,9 @@ class OutboxRelay:
         self.token_factory = token_factory
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self.listen_pid: int | None = (
+            None  # backend of the LISTEN connection (observability, tests)
+        )
 
     async def claim(self, limit: int | None = None) -> list[ClaimedEvent]:
         """Lease up to ``limit`` due rows to this relay, in one statement, and commit the lease."""
@@ -402,10 +406,16 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        """Loop until ``stop()``: drain, then sleep until NOTIFY or the poll interval."""
-        async with contextlib.AsyncExitStack() as stack:
-            await self._listen(stack)
+        """Loop until ``stop()``: drain, then sleep until NOTIFY or the poll interval.
+
+        The LISTEN connection is re-opened whenever it is lost (e.g. the database restarted); until
+        then the relay keeps working by polling.
+        """
+        listener: Any = None
+        try:
             while not self._stopping.is_set():
+                if listener is None or listener.is_closed():
+                    listener = await self._listen()
                 self._wake.clear()
                 try:
                     await self.drain_once()
@@ -414,23 +424,28 @@ class OutboxRelay:
                     log.exception("outbox_relay_pass_failed", worker=self.worker_id)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
+        finally:
+            if listener is not None and not listener.is_closed():
+                await listener.close()
 
-    async def _listen(self, stack: contextlib.AsyncExitStack) -> None:
-        """LISTEN on a dedicated connection; without it the relay still works by polling."""
+    async def _listen(self) -> Any:
+        """A dedicated asyncpg connection LISTENing on the channel, or None when it cannot open."""
         try:
-            conn = await stack.enter_async_context(self.engine.connect())
-            raw = await conn.get_raw_connection()
-            driver = raw.driver_connection
-            if driver is None:
-                return
-
-            def on_notify(*_: object) -> None:
-                self._wake.set()
-
-            await driver.add_listener(self.channel, on_notify)
-            stack.push_async_callback(driver.remove_listener, self.channel, on_notify)
+            dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            conn = await asyncpg.connect(
+                dsn, server_settings={"application_name": f"{self.worker_id}-listen"}
+            )
+            await conn.add_listener(self.channel, self._on_signal)
+            # A lost connection wakes the loop, which opens a new one and drains what it missed.
+            conn.add_termination_listener(self._on_signal)
         except Exception:
             log.warning("outbox_listen_unavailable", channel=self.channel, exc_info=True)
+            return None
+        self.listen_pid = conn.get_server_pid()
+        return conn
+
+    def _on_signal(self, *_: object) -> None:
+        self._wake.set()
 
     async def purge_delivered(self, *, older_than: timedelta) -> int:
         """Delete rows delivered before ``now - older_than`` (they stay a while for inspection)."""

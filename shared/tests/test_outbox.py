@@ -302,6 +302,37 @@ class TestRelayLoop:
             outbox_relay.stop()
             await asyncio.wait_for(task, timeout=5)
 
+    async def test_a_lost_listen_connection_is_reopened(
+        self, engine: AsyncEngine, table: Table
+    ) -> None:
+        sink = Recorder()
+        outbox_relay = OutboxRelay(
+            engine, table=table, sink=sink, source="test", poll_interval_s=60, channel=table.name
+        )
+        task = asyncio.create_task(outbox_relay.run())
+        try:
+            for _ in range(100):
+                if outbox_relay.listen_pid:
+                    break
+                await asyncio.sleep(0.02)
+            first_pid = outbox_relay.listen_pid
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first_pid})
+            for _ in range(100):
+                if outbox_relay.listen_pid != first_pid:
+                    break
+                await asyncio.sleep(0.02)
+            assert outbox_relay.listen_pid not in (None, first_pid)
+            [event_id] = await write_events(engine, table, 1, at=datetime.now(UTC))
+            for _ in range(100):
+                if sink.seen:
+                    break
+                await asyncio.sleep(0.02)
+            assert sink.seen == [event_id]  # woken by NOTIFY on the new connection, not the poll
+        finally:
+            outbox_relay.stop()
+            await asyncio.wait_for(task, timeout=5)
+
 
 class TestFanOut:
     async def test_delivered_only_when_every_receiver_took_it(self) -> None:
