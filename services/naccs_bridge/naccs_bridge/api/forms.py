@@ -31,9 +31,9 @@ from naccs_bridge.schemas import (
 from naccs_bridge.services import naccs_forms, sends
 from naccs_bridge.services.outputs import ingest
 from naccs_bridge.services.runtime import Runtime
-from shared.auth import PrincipalDep, PrincipalKind
+from shared.auth import Principal, PrincipalDep, PrincipalKind
 from shared.db import SessionDep
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/v1/naccs/trades/{trade_id}", tags=["naccs forms"])
 TELEGRAM_MEDIA_TYPE = "application/octet-stream"
@@ -54,14 +54,22 @@ async def _form(session: SessionDep, trade_id: uuid.UUID, code: str) -> NaccsFor
 
 
 async def _compute(
-    session: SessionDep, runtime: Runtime, row: NaccsFormRow, org_id: str
+    session: SessionDep, runtime: Runtime, row: NaccsFormRow, org_id: str, principal: Principal
 ) -> NaccsForm:
+    declarant: str | None = None
+    if principal.kind is PrincipalKind.USER:
+        try:
+            credentials = await runtime.credentials.credentials_for(principal.subject)
+        except AppError:
+            credentials = None  # identity unavailable: the item shows as pending, nothing breaks
+        declarant = credentials.user_code if credentials else None
     return await naccs_forms.compute(
         session,
         row,
         org_id=org_id,
         today=runtime.clock().date(),
         charset=runtime.settings.naccs_charset,
+        declarant_user_code=declarant,
     )
 
 
@@ -97,6 +105,7 @@ async def put_form(
     code: str,
     body: NaccsFormPrefill,
     org_id: ParticipantOrg,
+    principal: PrincipalDep,
     session: SessionDep,
     runtime: RuntimeDep,
     response: Response,
@@ -136,17 +145,22 @@ async def put_form(
         row.version += 1
         row.updated_at = now
     await session.flush()
-    return naccs_forms.view(row, await _compute(session, runtime, row, org_id))
+    return naccs_forms.view(row, await _compute(session, runtime, row, org_id, principal))
 
 
 @router.get(
     "/forms/{code}", summary="A NACCS form: each item's value, source, and what is left to enter"
 )
 async def get_form(
-    trade_id: uuid.UUID, code: str, org_id: ParticipantOrg, session: SessionDep, runtime: RuntimeDep
+    trade_id: uuid.UUID,
+    code: str,
+    org_id: ParticipantOrg,
+    principal: PrincipalDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> NaccsFormView:
     row = await _form(session, trade_id, code)
-    return naccs_forms.view(row, await _compute(session, runtime, row, org_id))
+    return naccs_forms.view(row, await _compute(session, runtime, row, org_id, principal))
 
 
 @router.patch("/forms/{code}/entries", summary="Enter (or clear) items a person decides")
@@ -155,6 +169,7 @@ async def patch_entries(
     code: str,
     body: NaccsFormEntries,
     org_id: ParticipantOrg,
+    principal: PrincipalDep,
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> NaccsFormView:
@@ -171,17 +186,22 @@ async def patch_entries(
     row.version += 1
     row.updated_at = runtime.clock()
     await session.flush()
-    return naccs_forms.view(row, await _compute(session, runtime, row, org_id))
+    return naccs_forms.view(row, await _compute(session, runtime, row, org_id, principal))
 
 
 @router.get(
     "/forms/{code}/autofill", summary="How much of the form the bridge filled without a person"
 )
 async def get_autofill(
-    trade_id: uuid.UUID, code: str, org_id: ParticipantOrg, session: SessionDep, runtime: RuntimeDep
+    trade_id: uuid.UUID,
+    code: str,
+    org_id: ParticipantOrg,
+    principal: PrincipalDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> AutofillView:
     row = await _form(session, trade_id, code)
-    return naccs_forms.view(row, await _compute(session, runtime, row, org_id)).autofill
+    return naccs_forms.view(row, await _compute(session, runtime, row, org_id, principal)).autofill
 
 
 @router.post(
@@ -203,7 +223,7 @@ async def post_send(
     row = await _form(session, trade_id, code)
     if row.status in LOCKED_STATES:
         raise Conflict(f"The form is already {row.status}")
-    form = await _compute(session, runtime, row, org_id)
+    form = await _compute(session, runtime, row, org_id, principal)
     credentials = await runtime.credentials.credentials_for(principal.subject)
     send = await sends.enqueue(
         session,
@@ -251,7 +271,7 @@ async def download_telegram(
     runtime: RuntimeDep,
 ) -> Response:
     row = await _form(session, trade_id, code)
-    form = await _compute(session, runtime, row, org_id)
+    form = await _compute(session, runtime, row, org_id, principal)
     sends.check_ready(form)
     credentials = await runtime.credentials.credentials_for(principal.subject)
     user_id = credentials.naccs_user_id if credentials else "     000"
@@ -286,6 +306,7 @@ async def upload_result(
     trade_id: uuid.UUID,
     code: str,
     org_id: ParticipantOrg,
+    principal: PrincipalDep,
     session: SessionDep,
     runtime: RuntimeDep,
     request: Request,
@@ -315,7 +336,7 @@ async def upload_result(
         message.form_id = row.id
     naccs_forms.apply_notice(row, notice, now)
     await session.flush()
-    return naccs_forms.view(row, await _compute(session, runtime, row, org_id))
+    return naccs_forms.view(row, await _compute(session, runtime, row, org_id, principal))
 
 
 @router.get("/output-messages", summary="Output messages NACCS delivered for this trade")

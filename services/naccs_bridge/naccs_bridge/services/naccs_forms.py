@@ -100,9 +100,18 @@ async def previous_results(session: AsyncSession, trade_id: uuid.UUID) -> dict[s
 
 
 async def compute(
-    session: AsyncSession, row: NaccsFormRow, *, org_id: str, today: date, charset: str
+    session: AsyncSession,
+    row: NaccsFormRow,
+    *,
+    org_id: str,
+    today: date,
+    charset: str,
+    declarant_user_code: str | None = None,
 ) -> NaccsForm:
-    """The form as it stands: the domain prefill over bundle + master + previous results + entries."""
+    """The form as it stands: the domain prefill over bundle + master + previous results + entries.
+
+    ``declarant_user_code`` is the viewer's own 利用者コード (申告予定者): the form shows what would be
+    sent if they sent it."""
     tree = dict(row.bundle)
     tree["master"] = await master_tree(session, org_id)
     tree["previous"] = {
@@ -120,9 +129,8 @@ async def compute(
                 field_error(["bundle", *[str(p) for p in e["loc"]]], e["msg"]) for e in exc.errors()
             ],
         ) from exc
-    return prefill(
-        field_map_for(row.code), bundle, PrefillConfig(today=today), charset=Charset(charset)
-    )
+    config = PrefillConfig(today=today, declarant_user_code=declarant_user_code)
+    return prefill(field_map_for(row.code), bundle, config, charset=Charset(charset))
 
 
 def result_views(results: list[dict[str, Any]]) -> list[ResultView]:

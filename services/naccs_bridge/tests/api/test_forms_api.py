@@ -63,12 +63,14 @@ async def test_a_form_shows_each_value_its_source_and_what_a_person_must_enter(
     assert eda["ready_to_send"] is False
     assert eda["pending_for_person"] == [
         "declaration_type",
-        "declarant_code",
         "export_control_no",
         "invoice_identification",
         "price_class",
     ]
     assert item(eda, "declaration_type")["needs_person"] is True
+    # 申告予定者コード is the viewer's own 利用者コード, from their linked NACCS credentials.
+    declarant = item(eda, "declarant_code")
+    assert (declarant["value"], declarant["source"]) == ("MNT01", "config:declarant_user_code")
     assert item(eda, "hs_code", 1)["value"] == "850152000"
 
     report = await bridge.get(

@@ -25,7 +25,6 @@ from .trade_data import export_bundle
 
 EDA_ENTRIES = {
     "declaration_type": "E",
-    "declarant_code": "MNT01",
     "invoice_identification": "B",
     "price_class": "A",
 }
