@@ -12,10 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from forms.clients.trades import TradesClient
 from forms.domain.derivation import DerivationNote, derivable_from, derive
 from forms.services import documents
-from forms.services.access import require_write, trade_access
+from forms.services.access import can_read, require_write, trade_access
 from forms.services.context import Caller
 from forms.services.errors import FormNotFound, NoDerivation
-from shared.auth import FormAccess
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,7 @@ async def derive_form(
     readable = [
         form
         for form in ws.forms
-        if form.form_code in upstream_codes
-        and caller.principal.form_access(form.form_code) is not FormAccess.NONE
+        if form.form_code in upstream_codes and can_read(caller, form.form_code)
     ]
     if source_form_ids is not None:
         by_id = {form.id: form for form in readable}

@@ -13,10 +13,9 @@ from forms.db import repositories as repo
 from forms.db.models import FormTemplate
 from forms.domain.paths import flatten
 from forms.services import documents
-from forms.services.access import require_read
+from forms.services.access import can_read, require_read
 from forms.services.context import Caller
 from forms.services.errors import TemplateNameTaken, TemplateNotFound
-from shared.auth import FormAccess
 
 # Values that belong to one document and must not be copied into the next one.
 NOT_TEMPLATED: Final = frozenset({"documentNo", "issueDate", "dcsaOriginal"})
@@ -65,9 +64,7 @@ async def list_templates(
     session: AsyncSession, caller: Caller, *, form_code: str | None
 ) -> list[FormTemplate]:
     templates = await repo.list_templates(session, org_id=caller.org_id, form_code=form_code)
-    return [
-        t for t in templates if caller.principal.form_access(t.form_code) is not FormAccess.NONE
-    ]
+    return [t for t in templates if can_read(caller, t.form_code)]
 
 
 async def delete_template(session: AsyncSession, caller: Caller, *, template_id: uuid.UUID) -> None:

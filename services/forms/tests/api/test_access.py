@@ -199,3 +199,46 @@ async def test_when_the_trades_service_is_unreachable_nothing_is_shown(
         response = await client.get(trade.documents, headers=trade.shipper.headers)
         assert response.status_code == 502
         assert response.json()["code"] == "upstream_unavailable"
+
+
+class TestPartnerClients:
+    """Partner systems act for their organisation with scopes, not per-form rights."""
+
+    def client_headers(self, issuer: TestIssuer, org_id: str, *scopes: str) -> dict[str, str]:
+        return issuer.auth(subject="mc_partner", kind="client", org_id=org_id, scopes=scopes)
+
+    async def test_scopes_decide_what_a_partner_client_may_do(
+        self, client: httpx.AsyncClient, trade: Trade, token_issuer: TestIssuer
+    ) -> None:
+        si = await created_form(client, trade, trade.shipper, "UL040", complete_si())
+        slip = await created_form(client, trade, trade.shipper, "UL090", {"bookingNo": "B1"})
+        url = f"/api/v1/forms/documents/{si['id']}"
+        slip_url = f"/api/v1/forms/documents/{slip['id']}"
+        org = trade.forwarder.id
+
+        nothing = self.client_headers(token_issuer, org, "trades:read")
+        assert (await client.get(url, headers=nothing)).status_code == 404
+
+        slips_only = self.client_headers(token_issuer, org, "receiving-slips:read")
+        assert (await client.get(url, headers=slips_only)).status_code == 404
+        assert (await client.get(slip_url, headers=slips_only)).status_code == 200
+        listed = await client.get(trade.documents, headers=slips_only)
+        assert [item["form_type"] for item in listed.json()["items"]] == ["UL090"]
+
+        reader = self.client_headers(token_issuer, org, "forms:read")
+        read = await client.get(url, headers=reader)
+        assert read.status_code == 200
+        etag = read.headers["etag"]
+        write = await client.put(url, json={"values": {}}, headers={**reader, "If-Match": etag})
+        assert write.status_code == 403
+
+        writer = self.client_headers(token_issuer, org, "forms:write")
+        edited = await client.put(
+            url,
+            json={"values": complete_si() | {"bookingNo": "BKG-PARTNER"}},
+            headers={**writer, "If-Match": etag},
+        )
+        assert edited.status_code == 200, edited.text
+
+        outsider = self.client_headers(token_issuer, trade.outsider.id, "forms:write")
+        assert (await client.get(url, headers=outsider)).status_code == 404
