@@ -137,9 +137,15 @@ def create_app(
             task = asyncio.create_task(dispatcher.run(), name="notifications-dispatcher")
 
             async def stop_dispatcher() -> None:
+                # Finish the pass in progress (its outcomes are recorded); a pass that does not end
+                # in time is cancelled, and its leases expire so another replica retries the work.
                 dispatcher.stop()
-                with contextlib.suppress(asyncio.CancelledError):
+                try:
                     await asyncio.wait_for(task, timeout=10)
+                except (TimeoutError, asyncio.CancelledError):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
             stack.push_async_callback(stop_dispatcher)
 
