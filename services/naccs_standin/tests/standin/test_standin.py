@@ -233,3 +233,50 @@ async def test_a_file_dropped_in_the_inbox_directory_is_processed_and_moved(
         notice = parse_result_notice(base64.b64decode(message["telegram"]), CHANNEL)
         assert notice.header.input_id_no == "0000000091"
         assert notice.accepted
+
+
+async def test_ida_then_idc_and_the_import_permit(
+    standin: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    items = {
+        "value_class": "L",
+        "declaration_type1": "C",
+        "customs_office": "2D",
+        "customs_department": "11",
+        "planned_date": "20261122",
+        "storage_code": "2DW11",
+        "packages": "30",
+        "package_unit": "CT",
+        "gross_weight": "2100",
+        "weight_unit": "KGM",
+        "discharge_port": "JPYOK",
+        "loading_place_code": "VNSGN",
+    }
+    groups = {
+        "bl_numbers": [{"bl_no": "WHLC0123456789"}],
+        "lines": [{"hs_code": "940161000", "description": "WOODEN CHAIRS", "origin_country": "VN"}],
+    }
+    registered = parse_result_notice(
+        await send(standin, telegram("IDA", items, groups, input_id_no="0000000201")), CHANNEL
+    )
+    assert registered.accepted
+    declaration_no = registered.reference_no
+    declared = parse_result_notice(
+        await send(
+            standin, telegram("IDC", {"declaration_no": declaration_no}, input_id_no="0000000202")
+        ),
+        CHANNEL,
+    )
+    assert declared.accepted
+    # An export declaration number is not an import one.
+    wrong = parse_result_notice(
+        await send(standin, telegram("EDC", {"declaration_no": declaration_no})), CHANNEL
+    )
+    assert [c.raw for c in wrong.codes] == ["E0102-ECN -0000"]
+
+    clock.advance(60 * int(declared.extra_lines[0]))
+    [message] = (await standin.get("/outbox", params={"after": 0})).json()["messages"]
+    permit = parse_output_telegram(base64.b64decode(message["telegram"]), CHANNEL)
+    assert permit.header.output_info_code == "SAD0030"  # 輸入許可通知 (stand-in's code)
+    assert permit.header.business_code == "IDC"
+    assert permit.header.subject == declaration_no
