@@ -265,6 +265,28 @@ class TestUpdateTrade:
         assert cleared.json()["containers"] == []
 
 
+class TestHouseReferencePrivacy:
+    async def test_only_the_owner_sees_it_even_in_history(
+        self, client: httpx.AsyncClient, create_trade: Any, join: Any, make_org: Any
+    ) -> None:
+        owner, forwarder = make_org("owner"), make_org("fwd")
+        trade = await create_trade(owner, owner_reference="PO-SECRET-1")
+        await join(trade, owner, forwarder, "forwarder")
+        url = f"/api/v1/trades/{trade['id']}"
+        changed = await client.patch(
+            url, json={"owner_reference": "PO-SECRET-2"}, headers={**owner.headers, "If-Match": "*"}
+        )
+        assert changed.json()["owner_reference"] == "PO-SECRET-2"
+        assert (await client.get(url, headers=forwarder.headers)).json()["owner_reference"] is None
+        refused = await client.patch(
+            url, json={"owner_reference": "MINE"}, headers={**forwarder.headers, "If-Match": "*"}
+        )
+        assert refused.status_code == 403
+        history = await client.get(f"{url}/timeline.csv", headers=forwarder.headers)
+        assert "PO-SECRET" not in history.text
+        assert "owner_reference" in history.text
+
+
 class TestChangeStatus:
     async def test_follows_the_export_lifecycle(
         self, client: httpx.AsyncClient, create_trade: Any, make_org: Any, etag: Any

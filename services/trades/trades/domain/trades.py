@@ -260,6 +260,9 @@ async def update_trade(
         )
     after = _snapshot(trade)
     changed = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    if "owner_reference" in changed:
+        # The house reference is the owner's private key: history says it changed, not to what.
+        changed["owner_reference"] = {"before": None, "after": None}
     if not changed:
         return trade
     trade.updated_at = runtime.clock()
