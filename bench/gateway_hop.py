@@ -160,6 +160,8 @@ def gateway_argv(python: str, server: str, port: int) -> list[str]:
             "granian",
             "--interface",
             "asgi",
+            "--http",
+            "1",
             "--factory",
             "--host",
             "127.0.0.1",

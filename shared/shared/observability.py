@@ -13,7 +13,7 @@ import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 import orjson
@@ -108,6 +108,35 @@ def _add_service(service: str) -> structlog.types.Processor:
     return processor
 
 
+RequestContext = tuple[str, "Token[str | None]", "Token[str | None]"]
+
+
+def bind_request(scope: Scope) -> RequestContext:
+    """Bind the request id (the caller's if plain, else new) and trace id to this request's context.
+
+    Returns the id and what ``unbind_request`` needs. Also used by the gateway's proxy fast path, which
+    answers proxied requests in front of the middleware stack (``gateway.proxy.EdgeProxy``).
+    """
+    request_id = None
+    traceparent = None
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if _SAFE_REQUEST_ID.match(candidate):
+                request_id = candidate
+        elif name == b"traceparent":
+            traceparent = value
+    if request_id is None:
+        request_id = new_id()
+    scope.setdefault("state", {})["request_id"] = request_id
+    return request_id, _request_id.set(request_id), _trace_id.set(_trace_id_from(traceparent))
+
+
+def unbind_request(context: RequestContext) -> None:
+    _request_id.reset(context[1])
+    _trace_id.reset(context[2])
+
+
 class RequestIdMiddleware:
     """Takes ``X-Request-ID`` from the caller (or makes one), echoes it, and writes an access log line."""
 
@@ -120,21 +149,8 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = None
-        traceparent = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                candidate = value.decode("latin-1")
-                if _SAFE_REQUEST_ID.match(candidate):
-                    request_id = candidate
-            elif name == b"traceparent":
-                traceparent = value
-        if request_id is None:
-            request_id = new_id()
-        trace_id = _trace_id_from(traceparent)
-        scope.setdefault("state", {})["request_id"] = request_id
-        token = _request_id.set(request_id)
-        trace_token = _trace_id.set(trace_id)
+        context = bind_request(scope)
+        request_id = context[0]
         started = time.perf_counter()
         status_holder = [0]
         header_value = request_id.encode("latin-1")
@@ -158,7 +174,7 @@ class RequestIdMiddleware:
             # a failed commit in the unit of work.
             self.log.exception("unhandled_error", path=scope["path"])
             if status_holder[0] == 0:
-                await _send_internal_error(send_with_id, scope["path"], request_id)
+                await send_internal_error(send_with_id, scope["path"], request_id)
         finally:
             if self.access_log:
                 self.log.info(
@@ -168,14 +184,13 @@ class RequestIdMiddleware:
                     status=status_holder[0],
                     duration_ms=round((time.perf_counter() - started) * 1000, 3),
                 )
-            _request_id.reset(token)
-            _trace_id.reset(trace_token)
+            unbind_request(context)
 
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 
-async def _send_internal_error(send: Send, path: str, request_id: str) -> None:
+async def send_internal_error(send: Send, path: str, request_id: str) -> None:
     body = orjson.dumps(
         {
             "type": "https://minato.dev/problems/internal_error",

@@ -17,11 +17,14 @@ problem within the configured timeouts.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
+import orjson
 import structlog
+from fastapi import FastAPI
 from multidict import CIMultiDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
@@ -36,8 +39,14 @@ from gateway.upstream_http import (
 )
 from shared.auth import TokenVerifier, bearer_token_from_header
 from shared.errors import AppError, UpstreamTimeout, UpstreamUnavailable, problem_body
-from shared.metrics import ROUTE_LABEL_KEY
-from shared.observability import current_request_id, outgoing_traceparent
+from shared.metrics import ROUTE_LABEL_KEY, HttpMetrics
+from shared.observability import (
+    bind_request,
+    current_request_id,
+    outgoing_traceparent,
+    send_internal_error,
+    unbind_request,
+)
 
 log = structlog.get_logger("gateway.proxy")
 
@@ -130,6 +139,8 @@ class UpstreamProxy:
                         connect_timeout_s=self.connect_timeout_s,
                         read_timeout_s=self.read_timeout_s,
                         keepalive_s=30.0,  # below the services' 65 s, as for aiohttp
+                        # The gateway's own X-Request-ID is the one the caller sees.
+                        drop_response_headers=frozenset({b"x-request-id"}),
                     )
             return
         connector = aiohttp.TCPConnector(
@@ -162,16 +173,29 @@ class UpstreamProxy:
                 return route
         return None
 
-    async def handle(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(
+        self,
+        route: Route,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request_id: bytes | None = None,
+    ) -> int:
+        """Answer one proxied request; returns the status sent (0: none).
+
+        With ``request_id`` the answer carries it as ``X-Request-ID`` (on the fast path there is no
+        middleware to add it), replacing any the upstream sent.
+        """
         scope[ROUTE_LABEL_KEY] = f"proxy {route.prefix}"
+        id_header = None if request_id is None else (b"x-request-id", request_id)
         try:
             await self._authenticate(scope)
             if self.client == "native":
-                await self._forward_native(route, scope, receive, send)
-            else:
-                await self._forward(route, scope, receive, send)
+                return await self._forward_native(route, scope, receive, send, id_header)
+            return await self._forward(route, scope, receive, send, id_header)
         except AppError as exc:
-            await _send_problem(send, scope, exc)
+            await _send_problem(send, scope, exc, id_header)
+            return exc.status_code
 
     async def _authenticate(self, scope: Scope) -> None:
         verifier = getattr(self._verifier_ref, "token_verifier", None)
@@ -294,8 +318,13 @@ class UpstreamProxy:
         return b"".join(parts), chunked
 
     async def _forward_native(
-        self, route: Route, scope: Scope, receive: Receive, send: Send
-    ) -> None:
+        self,
+        route: Route,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        id_header: tuple[bytes, bytes] | None,
+    ) -> int:
         pool = self.pools.get(route.base_url)
         assert pool is not None, "proxy not started"
         method: str = scope["method"]
@@ -343,11 +372,11 @@ class UpstreamProxy:
                 pool.release(conn, reusable=False)
                 raise
             break
-        start: Message = {
-            "type": "http.response.start",
-            "status": conn.status,
-            "headers": conn.headers,
-        }
+        status = conn.status
+        headers = conn.headers  # a new list per response, ours to extend
+        if id_header is not None:
+            headers.append(id_header)
+        start: Message = {"type": "http.response.start", "status": status, "headers": headers}
         if conn.complete:
             # The whole answer is here (the common case): hand the connection back, then answer in
             # two messages instead of three.
@@ -356,7 +385,7 @@ class UpstreamProxy:
             await send(start)
             body_bytes = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             await send({"type": "http.response.body", "body": body_bytes})
-            return
+            return status
         complete = False
         try:
             await send(start)
@@ -373,12 +402,20 @@ class UpstreamProxy:
                 await conn.wait()
         except UpstreamError as exc:
             log.warning("upstream_broke_response", service=service, error=repr(exc))
-            return  # the client sees a truncated response; nothing else we can do
+            return status  # the client sees a truncated response; nothing else we can do
         finally:
             pool.release(conn, reusable=complete)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return status
 
-    async def _forward(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _forward(
+        self,
+        route: Route,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        id_header: tuple[bytes, bytes] | None,
+    ) -> int:
         assert self._session is not None, "proxy not started"
         target = route.base_url + scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         query = scope.get("query_string", b"")
@@ -413,11 +450,14 @@ class UpstreamProxy:
                     raise PayloadTooLarge(f"The limit is {self.max_body_bytes} bytes") from exc
                 raise UpstreamUnavailable(f"{route.service} is unavailable") from exc
         try:
+            skip = HOP_BY_HOP if id_header is None else HOP_BY_HOP | {b"x-request-id"}
             response_headers = [
                 (name.lower(), value)
                 for name, value in response.raw_headers
-                if name.lower() not in HOP_BY_HOP
+                if name.lower() not in skip
             ]
+            if id_header is not None:
+                response_headers.append(id_header)
             started = False
             try:
                 async for chunk in response.content.iter_any():
@@ -437,7 +477,7 @@ class UpstreamProxy:
                         raise UpstreamTimeout(f"{route.service} did not answer in time") from exc
                     raise UpstreamUnavailable(f"{route.service} broke the response") from exc
                 log.warning("upstream_broke_response", service=route.service, error=repr(exc))
-                return  # the client sees a truncated response; nothing else we can do
+                return response.status  # the client sees a truncated response
             if not started:
                 await send(
                     {
@@ -447,12 +487,98 @@ class UpstreamProxy:
                     }
                 )
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return response.status
         finally:
             response.release()
 
 
+class EdgeProxy:
+    """In front of the whole middleware stack: proxied requests take a short path, the rest go on.
+
+    A proxied request needs none of FastAPI's machinery (routing, dependencies, exception handlers),
+    yet crossed six ASGI layers, each wrapping ``send``: ~15-20 us of the gateway's ~100 us of CPU
+    per request. Here it gets what those layers gave it, in one place: the request and trace ids bound
+    to the context (``shared.observability.bind_request``) and echoed as ``X-Request-ID``, the request
+    counted (``shared.metrics.HttpMetrics``), the access log line when enabled, and a 500 problem for
+    anything unexpected. FastAPI's own OpenTelemetry hooks do not see proxied requests (we do not use
+    them; the trace context is still propagated upstream).
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, proxy: UpstreamProxy, service: str, access_log: bool
+    ) -> None:
+        self.app = app
+        self.proxy = proxy
+        self.metrics = HttpMetrics(service)
+        self.access_log = access_log
+        self.log = structlog.get_logger("access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            route = self.proxy.route_for(scope["path"])
+            if route is not None:
+                await self._proxied(route, scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _proxied(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        context = bind_request(scope)
+        request_id = context[0]
+        status = 500
+        try:
+            status = await self.proxy.handle(
+                route, scope, receive, send, request_id.encode("latin-1")
+            )
+        except Exception:
+            self.log.exception("unhandled_error", path=scope["path"])
+            try:  # fails if the answer had already started; the client then sees it cut short
+                await send_internal_error(
+                    _with_request_id(send, request_id), scope["path"], request_id
+                )
+            except (OSError, RuntimeError):
+                pass
+        finally:
+            elapsed = time.perf_counter() - started
+            self.metrics.record(scope["method"], scope[ROUTE_LABEL_KEY], status, elapsed)
+            if self.access_log:
+                self.log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 3),
+                )
+            unbind_request(context)
+
+
+def _with_request_id(send: Send, request_id: str) -> Send:
+    async def send_with_id(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            headers.append((b"x-request-id", request_id.encode("latin-1")))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return send_with_id
+
+
+def install_edge(app: FastAPI, proxy: UpstreamProxy, *, service: str, access_log: bool) -> None:
+    """Put ``EdgeProxy`` outermost in ``app``'s middleware stack (Starlette builds it lazily)."""
+    build = app.build_middleware_stack
+
+    def build_with_edge() -> ASGIApp:
+        return EdgeProxy(build(), proxy=proxy, service=service, access_log=access_log)
+
+    app.build_middleware_stack = build_with_edge  # type: ignore[method-assign]
+
+
 class ProxyMiddleware:
-    """Sends paths that match a route upstream; everything else goes to the gateway's own app."""
+    """Sends paths that match a route upstream; everything else goes to the gateway's own app.
+
+    The plain-middleware form (inside the request-id and metrics middleware); the gateway installs
+    ``EdgeProxy`` instead.
+    """
 
     def __init__(self, app: ASGIApp, *, proxy: UpstreamProxy) -> None:
         self.app = app
@@ -467,9 +593,9 @@ class ProxyMiddleware:
         await self.app(scope, receive, send)
 
 
-async def _send_problem(send: Send, scope: Scope, exc: AppError) -> None:
-    import orjson
-
+async def _send_problem(
+    send: Send, scope: Scope, exc: AppError, id_header: tuple[bytes, bytes] | None = None
+) -> None:
     body = orjson.dumps(
         problem_body(
             status=exc.status_code,
@@ -485,6 +611,8 @@ async def _send_problem(send: Send, scope: Scope, exc: AppError) -> None:
     ]
     for name, value in (exc.headers or {}).items():
         headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    if id_header is not None:
+        headers.append(id_header)
     message: Message = {
         "type": "http.response.start",
         "status": exc.status_code,

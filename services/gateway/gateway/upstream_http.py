@@ -80,6 +80,7 @@ class Connection(asyncio.Protocol):
     def __init__(self, pool: UpstreamPool) -> None:
         self.pool = pool
         self.loop = pool.loop
+        self._skip_headers = pool.skip_response_headers
         self.transport: asyncio.Transport | None = None
         self.parser: httptools.HttpResponseParser | None = None
         self.closed = False
@@ -172,7 +173,7 @@ class Connection(asyncio.Protocol):
         name = name.lower()
         if name == b"content-length" or name == b"transfer-encoding":
             self._framed = True
-        if name not in HOP_BY_HOP_RESPONSE:
+        if name not in self._skip_headers:
             self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -284,7 +285,9 @@ class UpstreamPool:
         connect_timeout_s: float,
         read_timeout_s: float,
         keepalive_s: float = 30.0,
+        drop_response_headers: frozenset[bytes] = frozenset(),
     ) -> None:
+        """``drop_response_headers``: lowercase names never passed on, besides hop-by-hop ones."""
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"unsupported upstream URL {base_url!r}")
@@ -303,6 +306,7 @@ class UpstreamPool:
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
         self.keepalive_s = keepalive_s
+        self.skip_response_headers = HOP_BY_HOP_RESPONSE | drop_response_headers
         self.loop = asyncio.get_running_loop()
         self._idle: list[Connection] = []
         self._open = 0

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.proxy import UpstreamProxy
 from shared.devstack.stack import free_port
 from shared.testing.plugin import asgi_client
 from shared.testing.tokens import TestIssuer
@@ -285,3 +286,31 @@ class TestTraceContext:
     ) -> None:
         forwarded = (await client.get("/api/v1/echo/x", headers=auth)).json()["headers"]
         assert len(forwarded["traceparent"].split("-")[1]) == 32
+
+
+class TestEdgePath:
+    """Proxied requests are answered in front of the middleware stack, with the same bookkeeping."""
+
+    async def test_proxied_requests_are_counted_by_route_prefix(
+        self, client: httpx.AsyncClient, auth: dict[str, str]
+    ) -> None:
+        await client.get("/api/v1/echo/x", headers=auth)
+        await client.get("/api/v1/echo/x")
+        text = (await client.get("/metrics")).text
+        label = 'route="proxy /api/v1/echo",service="gateway"'
+        assert f'minato_http_requests_total{{method="GET",{label},status="200"}}' in text
+        assert f'minato_http_requests_total{{method="GET",{label},status="401"}}' in text
+
+    async def test_unexpected_error_is_a_500_problem_with_the_request_id(
+        self, client: httpx.AsyncClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        async def boom(self: object, scope: object) -> None:
+            raise RuntimeError("bug")
+
+        monkeypatch.setattr(UpstreamProxy, "_authenticate", boom)
+        response = await client.get("/api/v1/echo/x", headers={**auth, "X-Request-ID": "rid-9"})
+        assert response.status_code == 500
+        assert response.json()["code"] == "internal_error"
+        assert response.json()["request_id"] == "rid-9"
+        assert response.headers["x-request-id"] == "rid-9"
+        assert "bug" not in response.text
