@@ -52,6 +52,7 @@ class Settings(ServiceSettings):
     password_reset_ttl_s: int = Field(default=15 * 60, ge=60)
     password_reset_max_per_hour: int = Field(default=3, ge=1)
     password_reset_max_attempts: int = Field(default=5, ge=1)
+    invitation_max_per_hour: int = Field(default=5, ge=1)
     # Login throttling, checked before any password hash is computed.
     login_free_failures: int = Field(default=5, ge=1)
     login_base_delay_s: int = Field(default=30, ge=1)

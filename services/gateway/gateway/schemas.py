@@ -220,6 +220,15 @@ class EnrolTotpResult(BaseModel):
     recovery_codes: list[str]
 
 
+class RecoveryCodesRequest(Input):
+    totp_code: TotpCode
+
+
+class RecoveryCodes(BaseModel):
+    # Shown once; each works once in place of a confirmation code. Earlier codes stop working.
+    recovery_codes: list[str]
+
+
 class RefreshRequest(Input):
     refresh_token: OpaqueToken
 

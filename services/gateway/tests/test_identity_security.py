@@ -80,6 +80,49 @@ class TestTotp:
         assert (await driver.client.post("/api/v1/auth/login", json=body)).status_code == 200
         assert (await driver.client.post("/api/v1/auth/login", json=body)).status_code == 401
 
+    async def test_recovery_codes_can_be_replaced_with_a_fresh_code(
+        self, driver: IdentityDriver, make_org: Any
+    ) -> None:
+        org = await make_org()
+        _, email = await invite(driver, org.admin)
+        onboarded = await driver.onboard(email)
+        assert onboarded.totp_secret
+        c = driver.client
+        wrong = await c.post(
+            "/api/v1/auth/recovery-codes", json={"totp_code": "000000"}, headers=onboarded.headers
+        )
+        assert wrong.status_code == 401
+        fresh = await c.post(
+            "/api/v1/auth/recovery-codes",
+            json={"totp_code": await driver.next_totp(onboarded.totp_secret)},
+            headers=onboarded.headers,
+        )
+        assert fresh.status_code == 200, fresh.text
+        new_codes = fresh.json()["recovery_codes"]
+        assert len(set(new_codes)) == 10
+        old = {"email": email, "password": PASSWORD, "recovery_code": onboarded.recovery_codes[1]}
+        assert (await c.post("/api/v1/auth/login", json=old)).status_code == 401
+        new = {**old, "recovery_code": new_codes[0]}
+        assert (await c.post("/api/v1/auth/login", json=new)).status_code == 200
+
+    async def test_admin_reset_makes_the_user_enrol_again(
+        self, driver: IdentityDriver, make_org: Any
+    ) -> None:
+        org = await make_org()
+        user_id, email = await invite(driver, org.admin)
+        onboarded = await driver.onboard(email)
+        reset = await driver.client.post(
+            f"/api/v1/users/{user_id}/totp/reset", headers=org.admin.headers
+        )
+        assert reset.status_code == 200
+        assert reset.json()["totp_enabled"] is False
+        refreshed = await driver.client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": onboarded.tokens["refresh_token"]}
+        )
+        assert refreshed.status_code == 401
+        login = await driver.login(email)
+        assert login.json()["status"] == "totp_enrolment_required"
+
     async def test_org_without_totp_requirement_signs_in_with_password(
         self, driver: IdentityDriver, make_org: Any
     ) -> None:
@@ -363,6 +406,47 @@ class TestDeactivationAndPermissions:
         )
         assert response.status_code == 409
         assert response.json()["errors"][0]["field"] == "roles"
+
+
+async def test_invitation_resends_are_limited(driver: IdentityDriver, make_org: Any) -> None:
+    org = await make_org(require_totp=False)
+    user_id, email = await invite(driver, org.admin)
+    statuses = [
+        (
+            await driver.client.post(
+                f"/api/v1/users/{user_id}/invitation", headers=org.admin.headers
+            )
+        ).status_code
+        for _ in range(5)
+    ]
+    assert statuses == [200, 200, 200, 200, 429]  # five invitations an hour, the first included
+    # Only the newest invitation works: a too-short password tells a live token (422, the policy
+    # speaks) from a dead one (401) without using it up.
+    tokens = [
+        line.split(": ", 1)[1]
+        for m in driver.sink.messages(email)
+        for line in m["body"].splitlines()
+        if line.startswith("Invitation code: ")
+    ]
+    assert len(tokens) == 5
+    live = []
+    for token in tokens:
+        response = await driver.client.post(
+            "/api/v1/auth/invitations/accept", json={"token": token, "password": "short"}
+        )
+        assert response.status_code in (401, 422)
+        if response.status_code == 422:
+            live.append(token)
+    assert len(live) == 1
+    accepted = await driver.client.post(
+        "/api/v1/auth/invitations/accept", json={"token": live[0], "password": PASSWORD}
+    )
+    assert accepted.status_code == 200
+    driver.clock.advance(3601)
+    done = await driver.client.post(
+        f"/api/v1/users/{user_id}/invitation", headers=org.admin.headers
+    )
+    assert done.status_code == 409  # accepted already
 
 
 async def test_idempotent_invitation(driver: IdentityDriver, make_org: Any) -> None:

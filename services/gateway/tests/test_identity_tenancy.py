@@ -31,6 +31,7 @@ async def test_org_a_admin_cannot_reach_org_b(driver: IdentityDriver, make_org: 
         ("POST", f"/api/v1/users/{b_user}/deactivate", None),
         ("POST", f"/api/v1/users/{b_user}/reactivate", None),
         ("POST", f"/api/v1/users/{b_user}/invitation", None),
+        ("POST", f"/api/v1/users/{b_user}/totp/reset", None),
         ("GET", f"/api/v1/users/{b_user}/form-permissions", None),
         (
             "PATCH",

@@ -88,6 +88,13 @@ async def test_every_endpoint_names_the_bad_field(
             admin,
             "new_password",
         ),
+        (
+            "POST",
+            "/api/v1/auth/recovery-codes",
+            {"json": {"totp_code": "12345"}},
+            admin,
+            "totp_code",
+        ),
         ("POST", "/api/v1/auth/token", {"data": {"client_id": "x"}}, {}, "grant_type"),
         (
             "POST",
@@ -198,6 +205,7 @@ async def test_every_endpoint_names_the_bad_field(
         ("POST", f"/api/v1/users/{BAD_ID}/deactivate", {}, admin, "user_id"),
         ("POST", f"/api/v1/users/{BAD_ID}/reactivate", {}, admin, "user_id"),
         ("POST", f"/api/v1/users/{BAD_ID}/invitation", {}, admin, "user_id"),
+        ("POST", f"/api/v1/users/{BAD_ID}/totp/reset", {}, admin, "user_id"),
         ("GET", f"/api/v1/users/{BAD_ID}/form-permissions", {}, admin, "user_id"),
         (
             "PATCH",

@@ -26,6 +26,8 @@ from gateway.schemas import (
     PasswordChange,
     PasswordResetConfirm,
     PasswordResetRequest,
+    RecoveryCodes,
+    RecoveryCodesRequest,
     RefreshRequest,
     TokenPair,
 )
@@ -141,6 +143,23 @@ async def change_password(
     except Rejected as rejected:
         return rejection(request, rejected.error)
     return Response(status_code=204)
+
+
+@router.post(
+    "/recovery-codes",
+    response_model=RecoveryCodes,
+    responses=problems(401, 409, 422, 429),
+    summary="Replace your TOTP recovery codes (needs a current confirmation code)",
+)
+async def regenerate_recovery_codes(
+    request: Request, body: RecoveryCodesRequest, env: EnvDep, actor: ActorDep
+) -> RecoveryCodes | Response:
+    """New single-use recovery codes, shown only in this answer; the old ones stop working."""
+    try:
+        codes = await authn.regenerate_recovery_codes(env, actor.user, body.totp_code)
+    except Rejected as rejected:
+        return rejection(request, rejected.error)
+    return RecoveryCodes(recovery_codes=codes)
 
 
 TOKEN_REQUEST_BODY = {

@@ -138,6 +138,17 @@ async def resend_invitation(user_id: uuid.UUID, env: EnvDep, actor: ActorDep) ->
     return user_out(await identity.resend_invitation(env, actor, user_id))
 
 
+@router.post(
+    "/{user_id}/totp/reset",
+    response_model=UserOut,
+    responses=problems(401, 403, 404, 422),
+    summary="Remove a user's TOTP enrolment (lost device); they enrol again at next login",
+)
+async def reset_totp(user_id: uuid.UUID, env: EnvDep, actor: ActorDep) -> UserOut:
+    """Org admins: clear the second factor and sign the user out everywhere."""
+    return user_out(await identity.reset_totp(env, actor, user_id))
+
+
 @router.get(
     "/{user_id}/form-permissions",
     response_model=FormPermissions,

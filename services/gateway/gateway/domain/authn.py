@@ -29,7 +29,7 @@ from gateway.schemas import (
     TokenPair,
     TotpEnrolment,
 )
-from shared.errors import InvalidInput, field_error
+from shared.errors import Conflict, InvalidInput, field_error
 
 RECOVERY_CODE_COUNT = 10
 ENROLMENT_MAX_ATTEMPTS = 5
@@ -191,6 +191,14 @@ async def enrol_totp(env: Env, enrolment_token: str, code: str) -> EnrolTotpResu
     user.totp_enabled = True
     user.totp_last_step = step
     user.last_login_at = now
+    codes = await _new_recovery_codes(env, user)
+    env.audit.record("totp_enrolled", org_id=user.org_id, actor_id=user.id, subject_id=user.id)
+    env.audit.record("login_succeeded", org_id=user.org_id, actor_id=user.id, subject_id=user.id)
+    return EnrolTotpResult(tokens=await issue_user_tokens(env, user), recovery_codes=codes)
+
+
+async def _new_recovery_codes(env: Env, user: User) -> list[str]:
+    """A fresh set of single-use recovery codes; any earlier set stops working."""
     codes = [f"{env.random.base32(5)}-{env.random.base32(5)}" for _ in range(RECOVERY_CODE_COUNT)]
     await env.recovery_codes.replace(
         user.id,
@@ -198,14 +206,32 @@ async def enrol_totp(env: Env, enrolment_token: str, code: str) -> EnrolTotpResu
             RecoveryCode(
                 id=env.random.uuid(),
                 user_id=user.id,
-                digest=env.box.digest(f"recovery:{user.id}", code_),
+                digest=env.box.digest(f"recovery:{user.id}", code),
             )
-            for code_ in codes
+            for code in codes
         ],
     )
-    env.audit.record("totp_enrolled", org_id=user.org_id, actor_id=user.id, subject_id=user.id)
-    env.audit.record("login_succeeded", org_id=user.org_id, actor_id=user.id, subject_id=user.id)
-    return EnrolTotpResult(tokens=await issue_user_tokens(env, user), recovery_codes=codes)
+    return codes
+
+
+async def regenerate_recovery_codes(env: Env, user: User, totp_code: str) -> list[str]:
+    """New recovery codes for a signed-in user, who proves the second factor again."""
+    await env.throttle.check(_throttle_keys(env, user.email), env.clock.now())
+    locked = await env.users.get_for_update(user.id)
+    assert locked is not None
+    if not locked.totp_enabled or locked.totp_secret_encrypted is None:
+        raise Conflict("Two-factor authentication is not enrolled")
+    secret = env.box.open(locked.totp_secret_encrypted, context=f"totp:{locked.id}").decode()
+    step = totp.accepted_step(secret, totp_code, env.clock.now(), locked.totp_last_step)
+    if step is None:
+        await _fail(env, locked.email, locked, "totp")
+        raise Rejected(InvalidCredentials("The confirmation code is not correct"))
+    locked.totp_last_step = step
+    codes = await _new_recovery_codes(env, locked)
+    env.audit.record(
+        "recovery_codes_regenerated", org_id=locked.org_id, actor_id=locked.id, subject_id=locked.id
+    )
+    return codes
 
 
 async def _fail(env: Env, email: str, user: User | None, reason: str) -> None:

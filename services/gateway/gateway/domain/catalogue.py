@@ -145,6 +145,7 @@ PARTNER_SCOPES: Final[dict[str, str]] = {
     "trades:read": "Read the organisation's trades",
     "trades:write": "Create and update the organisation's trades",
     "si:push": "Push shipping instructions (UL040)",
+    "schedules:push": "Push vessel and terminal schedule updates",
     "receiving-slips:read": "Read container receiving slips (UL090)",
     "webhooks:manage": "Manage the organisation's webhook subscriptions",
     "notifications:read": "Read the organisation's notifications",
@@ -159,5 +160,6 @@ SERVICE_CLIENT_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     "trades": ("internal:call", "forms:read", "forms:write", "notifications:read"),
     "forms": ("internal:call", "trades:read"),
     "naccs_bridge": ("internal:call", "naccs:credentials", "forms:read", "trades:read"),
-    "notifications": ("internal:call", "trades:read", "forms:read"),
+    # forms:write: a partner's S/I push arrives at notifications and is filed as the trade's UL040.
+    "notifications": ("internal:call", "trades:read", "forms:read", "forms:write"),
 }

@@ -13,6 +13,7 @@ from gateway.db.models import NaccsCredential, OneTimeSecret, Organisation, User
 from gateway.domain.authn import INVITATION
 from gateway.domain.catalogue import FORM_TYPES, BusinessType, Role, default_form_access
 from gateway.domain.context import Actor, Env
+from gateway.domain.errors import TooManyAttempts
 from gateway.domain.mail import invitation_mail
 from gateway.schemas import (
     InviteUser,
@@ -301,9 +302,28 @@ async def resend_invitation(env: Env, actor: Actor, user_id: uuid.UUID) -> User:
     user = await managed_user(env, actor, user_id)
     if user.status != "invited":
         raise Conflict("This user has already accepted their invitation")
+    now = env.clock.now()
+    sent = await env.secrets.count_since(user.id, INVITATION, now - timedelta(hours=1))
+    if sent >= env.settings.invitation_max_per_hour:
+        raise TooManyAttempts(3600)  # mail is a cost and a nuisance (OWASP API4)
     org = await env.orgs.get(user.org_id) if user.org_id else None
     await send_invitation(env, user, org)
     env.audit.record("invitation_resent", org_id=user.org_id, actor_id=actor.id, subject_id=user.id)
+    return user
+
+
+async def reset_totp(env: Env, actor: Actor, user_id: uuid.UUID) -> User:
+    """For a user who lost both the authenticator and the recovery codes: their next login enrols
+    again (after the password), and every session ends now."""
+    user = await managed_user(env, actor, user_id)
+    user.totp_enabled = False
+    user.totp_secret_encrypted = None
+    user.totp_last_step = None
+    user.updated_at = env.clock.now()
+    await env.recovery_codes.replace(user.id, [])
+    await env.refresh_tokens.revoke_all_for(user)
+    env.audit.record("totp_reset", org_id=user.org_id, actor_id=actor.id, subject_id=user.id)
+    await env.session.flush()
     return user
 
 
