@@ -97,6 +97,9 @@ class TestSignedDelivery:
         assert attempt["duration_ms"] >= 0
         assert attempt["response_excerpt"] == '{"ok":true}'
 
+        metrics = (await live.client.get("/metrics")).text
+        assert 'minato_webhook_attempts_total{outcome="delivered"}' in metrics
+
     async def test_the_secret_is_shown_only_once(
         self, live: Any, tokens: Any, receiver: Any
     ) -> None:

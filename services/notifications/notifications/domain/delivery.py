@@ -39,6 +39,13 @@ from notifications.db.models import (
 from notifications.db.repositories import WebhookRepository
 from notifications.domain.events import EventIntake, record_own_event
 from notifications.domain.mail import Mailer
+from notifications.domain.metrics import (
+    EMAILS,
+    INBOUND_FORWARDS,
+    WEBHOOK_ATTEMPT_DURATION,
+    WEBHOOK_ATTEMPTS,
+    WEBHOOK_ENDPOINTS_DISABLED,
+)
 from notifications.domain.runtime import Runtime
 from notifications.domain.secrets import SecretBox
 from notifications.domain.signing import webhook_headers
@@ -105,6 +112,18 @@ def retry_delay_s(
         return None
     base = schedule[attempts_made]
     return max(0.0, base * (1 + jitter * (2 * uniform - 1)))
+
+
+def attempt_outcome(result: AttemptResult) -> str:
+    if result.succeeded:
+        return "delivered"
+    if result.status_code == 410:
+        return "gone"
+    if result.status_code is not None:
+        return "failed"
+    if result.error and result.error.startswith("refused target"):
+        return "refused_target"
+    return "timeout" if result.error == "timeout" else "error"
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -349,6 +368,9 @@ class Dispatcher:
         )
 
     async def record(self, delivery: ClaimedDelivery, result: AttemptResult) -> None:
+        WEBHOOK_ATTEMPTS.labels(outcome=attempt_outcome(result)).inc()
+        if result.status_code is not None:
+            WEBHOOK_ATTEMPT_DURATION.observe(result.duration_ms / 1000)
         now = self.runtime.now()
         disable_reason: str | None = None
         async with self.sessionmaker() as session, session.begin():
@@ -428,6 +450,7 @@ class Dispatcher:
     async def _disable_endpoint(
         self, session: AsyncSession, endpoint: WebhookEndpoint, reason: str, now: datetime
     ) -> None:
+        WEBHOOK_ENDPOINTS_DISABLED.labels(reason="gone" if "410" in reason else "failing").inc()
         endpoint.enabled = False
         endpoint.disabled_reason = reason
         endpoint.disabled_at = now
@@ -498,6 +521,7 @@ class Dispatcher:
                 )
             except Exception as exc:  # any SMTP or network failure: retry later
                 error = f"{type(exc).__name__}: {exc}"[:300]
+            EMAILS.labels(outcome="sent" if error is None else "error").inc()
             async with self.sessionmaker() as session, session.begin():
                 row = await session.get(OutgoingEmail, mail.id, with_for_update=True)
                 if row is None:
@@ -551,6 +575,11 @@ class Dispatcher:
                 payload=message.payload,
                 idempotency_key=str(message.id),
             )
+            INBOUND_FORWARDS.labels(
+                outcome="forwarded"
+                if outcome.accepted
+                else ("retry" if outcome.retryable else "rejected")
+            ).inc()
             async with self.sessionmaker() as session, session.begin():
                 row = await session.get(InboundMessage, message.id, with_for_update=True)
                 if row is None or row.status != "received":
