@@ -255,3 +255,36 @@ class TestRelayInTheService:
         self, app: Any, client: httpx.AsyncClient
     ) -> None:
         assert getattr(app.state, "outbox_relay", None) is None
+
+
+class TestHiddenActors:
+    async def test_changes_by_a_hidden_participant_reach_only_those_who_see_it(
+        self,
+        client: httpx.AsyncClient,
+        create_trade: Any,
+        join: Any,
+        make_org: Any,
+        db_session: AsyncSession,
+    ) -> None:
+        owner, forwarder, subcontractor = make_org("owner"), make_org("fwd"), make_org("sub")
+        trade = await create_trade(owner)
+        await join(trade, owner, forwarder, "forwarder")
+        await join(trade, forwarder, subcontractor, "nvocc", hidden=True)
+        url = f"/api/v1/trades/{trade['id']}"
+        await client.patch(
+            url, json={"voyage_no": "H1"}, headers={**subcontractor.headers, "If-Match": "*"}
+        )
+        await client.post(
+            f"{url}/status",
+            json={"status": "booked"},
+            headers={**subcontractor.headers, "If-Match": "*"},
+        )
+        by_hidden = [
+            p
+            for _, _, p in await events_of(db_session, trade["id"])
+            if p["actor"]["org_id"] == subcontractor.id
+        ]
+        assert len(by_hidden) == 3  # accepted the invitation, edited, changed the status
+        assert all(
+            p["audience_org_ids"] == sorted([forwarder.id, subcontractor.id]) for p in by_hidden
+        )

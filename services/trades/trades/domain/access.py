@@ -84,6 +84,13 @@ class TradeAccess:
     def visible_members(self) -> tuple[Member, ...]:
         return tuple(m for m in self.members if self.sees(m))
 
+    def actor_audience(self) -> list[str] | None:
+        """Who may learn of what this viewer does: everyone, or (if it is hidden) itself and its
+        sponsor, as on the timeline."""
+        if not self.viewer.hidden:
+            return None
+        return sorted({self.viewer.org_id, self.viewer.sponsor_org_id or self.viewer.org_id})
+
     def member(self, org_id: str) -> Member | None:
         return next((m for m in self.members if m.org_id == org_id), None)
 

@@ -275,6 +275,7 @@ async def update_trade(
         data={"trade_no": trade.trade_no, "changed": changed, "version": trade.version},
         actor=actor,
         summary=f"Changed {', '.join(sorted(changed))}",
+        audience_org_ids=access.actor_audience(),
         before={k: v["before"] for k, v in changed.items()},
         after={k: v["after"] for k, v in changed.items()},
     )
@@ -315,6 +316,7 @@ async def change_status(
             "version": trade.version,
         },
         actor=actor,
+        audience_org_ids=access.actor_audience(),
         summary=f"Status {current} → {change.status}"
         + (f": {change.reason}" if change.reason else ""),
         before={"status": current},
