@@ -205,6 +205,9 @@ class TestInvitations:
             json={"org_id": guest.id, "display_name": "Guest", "role": "forwarder"},
             headers=owner.headers,
         )
+        pending = await client.get("/api/v1/trades/invitations", headers=guest.headers)
+        assert [t["id"] for t in pending.json()] == [trade["id"]]
+        assert (await client.get("/api/v1/trades", headers=guest.headers)).json()["items"] == []
         got = await client.get(base, headers=guest.headers)
         assert got.status_code == 200
         assert got.json()["my_status"] == "invited"
@@ -218,6 +221,9 @@ class TestInvitations:
             await client.post(f"{base}/participants/me/accept", headers=guest.headers)
         ).status_code == 200
         assert (await client.get(f"{base}/timeline", headers=guest.headers)).status_code == 200
+        assert (await client.get("/api/v1/trades/invitations", headers=guest.headers)).json() == []
+        listed = await client.get("/api/v1/trades", headers=guest.headers)
+        assert [t["id"] for t in listed.json()["items"]] == [trade["id"]]
 
     async def test_declined_invitation_hides_the_trade(
         self, client: httpx.AsyncClient, create_trade: Any, make_org: Any

@@ -135,6 +135,13 @@ async def list_trades(
     )
 
 
+@router.get("/invitations", response_model=list[TradeSummary])
+async def list_invitations(session: SessionDep, caller: CallerDep) -> list[TradeSummary]:
+    """Trades your organisation is invited to and has not answered yet (newest first)."""
+    trades = await trade_service.pending_invitations(session, org_id=caller.org_id)
+    return [trade_summary(t) for t in trades]
+
+
 @router.get("/lookup", response_model=TradeSummary, responses={404: PROBLEM_SCHEMA})
 async def lookup_trade(
     session: SessionDep,

@@ -152,6 +152,13 @@ class Participant(TradesBase):
             text("trade_id DESC"),
             postgresql_where=text("status = 'active'"),
         ),
+        # An organisation's pending invitations.
+        Index(
+            "ix_trade_participant_org_invited",
+            "org_id",
+            "invited_at",
+            postgresql_where=text("status = 'invited'"),
+        ),
     )
 
 

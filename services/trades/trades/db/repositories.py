@@ -217,6 +217,17 @@ async def list_trades(
 # --- participants ------------------------------------------------------------------------------
 
 
+async def pending_invitations(session: AsyncSession, *, org_id: str, limit: int) -> list[Trade]:
+    statement = (
+        select(Trade)
+        .join(Participant, Participant.trade_id == Trade.id)
+        .where(Participant.org_id == org_id, Participant.status == "invited")
+        .order_by(Participant.invited_at.desc(), Participant.trade_id)
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
 async def current_participants(session: AsyncSession, trade_id: uuid.UUID) -> list[Participant]:
     """Invited and active participants: one scan of the (trade_id, org_id) unique index."""
     statement = (

@@ -383,3 +383,9 @@ async def apply_status_rules(
         )
         return target
     return None
+
+
+async def pending_invitations(session: AsyncSession, *, org_id: str) -> list[Trade]:
+    """Invitations waiting for the organisation's answer (at most 200: they are answered or expire
+    from view as they are accepted or declined)."""
+    return await repo.pending_invitations(session, org_id=org_id, limit=200)
