@@ -274,14 +274,14 @@ async def download_telegram(
     form = await _compute(session, runtime, row, org_id, principal)
     sends.check_ready(form)
     credentials = await runtime.credentials.credentials_for(principal.subject)
-    user_id = credentials.naccs_user_id if credentials else "     000"
     channel = ChannelSettings(charset=runtime.settings.naccs_charset)
     body = encode_body(naccs_forms.field_map_for(row.code), form.values(), channel)
-    # No password in a file that leaves the system: the package software logs on by itself.
+    # No password in a file that leaves the system: whoever sends it logs on with their own. Without a
+    # linked 利用者ID the header names none (zeros), and NACCS refuses it until one is filled in.
     header = InputHeader(
         business_code=row.code,
-        user_code=user_id[:5].strip() or "00000",
-        identification_no=user_id[5:8],
+        user_code=credentials.user_code if credentials else "00000",
+        identification_no=credentials.identification_no if credentials else "000",
         password="",
         handover_info=f"FILE-{row.id.hex[:21].upper()}",
     )
