@@ -29,7 +29,7 @@ from notifications.domain.mail import render
 from notifications.domain.membership import (
     apply_membership_event,
     decide_audience,
-    trade_participants,
+    projected_participants,
 )
 from notifications.domain.preferences import wants
 from notifications.domain.runtime import Runtime
@@ -100,7 +100,14 @@ class EventIntake:
         existing = await self.events.get(envelope.id)
         if existing is not None:
             return IntakeOutcome(envelope.id, True, await self.events.audience_of(envelope.id), 0)
-        # Membership changes first, so an event about a new participant reaches it too.
+        # Ask the trades service before writing anything, so no row lock is held while it answers.
+        participants = (
+            await self.trades.participants(envelope.trade_id)
+            if envelope.trade_id is not None
+            else None
+        )
+        # The projected membership changes before it is read, so an event about a new participant
+        # reaches it too.
         await apply_membership_event(
             self.session,
             event_type=envelope.type,
@@ -108,11 +115,8 @@ class EventIntake:
             data=data,
             occurred_at=envelope.occurred_at,
         )
-        participants = (
-            await trade_participants(self.session, self.trades, envelope.trade_id)
-            if envelope.trade_id is not None
-            else None
-        )
+        if envelope.trade_id is not None and participants is None:
+            participants = await projected_participants(self.session, envelope.trade_id)
         audience = decide_audience(
             participants=participants,
             event_type=envelope.type,

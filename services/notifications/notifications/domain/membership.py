@@ -69,13 +69,8 @@ async def apply_membership_event(
     )
 
 
-async def trade_participants(
-    session: AsyncSession, trades: TradeDirectory, trade_id: uuid.UUID
-) -> TradeParticipants:
-    """From the trades service when it can say, otherwise from the projection."""
-    answer = await trades.participants(trade_id)
-    if answer is not None:
-        return answer
+async def projected_participants(session: AsyncSession, trade_id: uuid.UUID) -> TradeParticipants:
+    """The active participants as this service's projection knows them."""
     members = await MembershipRepository(session).members(trade_id)
     return TradeParticipants.model_validate(
         {
