@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from shared.db import to_async_url
 from shared.devstack.postgres import PostgresHandle, ensure_database
 from shared.migrations import alembic_config, upgrade
+from shared.testing.plugin import TEST_DATABASE_PREFIX
 from trades.db.models import TradesBase
 
 SERVICE_ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +36,8 @@ async def drift(url: str) -> list[Any]:
 
 
 async def test_models_match_migrations_and_downgrade_works(postgres_server: PostgresHandle) -> None:
-    name = "mt_trades_migrations_check"
+    # Its own database (named like the suite's, so parallel runs with other prefixes do not collide).
+    name = f"{TEST_DATABASE_PREFIX}_trades_migrations"
     await asyncio.to_thread(ensure_database, postgres_server.admin_url, name, recreate=True)
     url = postgres_server.url_for(name)
     await asyncio.to_thread(upgrade, SERVICE_ROOT, url)
