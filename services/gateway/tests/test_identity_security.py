@@ -10,6 +10,7 @@ import httpx
 import pyotp
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.app import create_app
@@ -174,6 +175,29 @@ class TestThrottling:
         for _ in range(4):
             await driver.client.post("/api/v1/auth/login", json=wrong)
         assert (await driver.login(email)).status_code == 200
+
+    async def test_failures_are_forgotten_after_a_quiet_day_and_idle_rows_pruned(
+        self, driver: IdentityDriver, db_session: AsyncSession
+    ) -> None:
+        ghost = unique_email("forgetful")
+        wrong = {"email": ghost, "password": "x" * 12}
+        for _ in range(4):
+            await driver.client.post("/api/v1/auth/login", json=wrong)
+        driver.clock.advance(24 * 3600 + 1)
+        # Four old failures plus one new one do not lock: the count started again.
+        assert (await driver.client.post("/api/v1/auth/login", json=wrong)).status_code == 401
+        assert (await driver.client.post("/api/v1/auth/login", json=wrong)).status_code == 401
+        driver.clock.advance(24 * 3600 + 1)
+        await driver.client.post(
+            "/api/v1/auth/login", json={"email": unique_email("n"), "password": "x" * 12}
+        )
+        last_failures = (
+            (await db_session.execute(text("SELECT last_failure_at FROM auth_throttle")))
+            .scalars()
+            .all()
+        )
+        # The idle rows went; only the new failure's account and IP rows remain.
+        assert last_failures == [driver.clock.now()] * 2
 
     async def test_wrong_totp_codes_count_too(self, driver: IdentityDriver, make_org: Any) -> None:
         email, _secret = await member_with_totp(driver, await make_org())

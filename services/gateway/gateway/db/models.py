@@ -167,6 +167,7 @@ class AuthThrottle(GatewayBase):
     In PostgreSQL, so every gateway replica sees the same counts."""
 
     __tablename__ = "auth_throttle"
+    __table_args__ = (Index("ix_auth_throttle_last_failure_at", "last_failure_at"),)
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer)
@@ -191,7 +192,10 @@ class AuditEvent(GatewayBase):
 
 class IdempotencyRecord(GatewayBase):
     __tablename__ = "idempotency_record"
-    __table_args__ = (UniqueConstraint("principal", "key"),)
+    __table_args__ = (
+        UniqueConstraint("principal", "key"),
+        Index("ix_idempotency_record_created_at", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
     principal: Mapped[str] = mapped_column(String(100))

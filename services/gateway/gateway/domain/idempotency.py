@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,11 +63,23 @@ class Idempotency:
     ) -> IdempotencyRecord | tuple[int, dict[str, Any]]:
         """Our record to complete, or the stored ``(status, body)`` to replay."""
         now = self.clock.now()
+        # Expired keys go, in bounded batches; this key first, so it can be claimed again.
+        expired = (
+            select(IdempotencyRecord.id)
+            .where(IdempotencyRecord.created_at < now - RETENTION)
+            .limit(100)
+            .scalar_subquery()
+        )
         await self.session.execute(
             delete(IdempotencyRecord).where(
-                IdempotencyRecord.principal == principal,
-                IdempotencyRecord.key == key,
-                IdempotencyRecord.created_at < now - RETENTION,
+                or_(
+                    IdempotencyRecord.id.in_(expired),
+                    and_(
+                        IdempotencyRecord.principal == principal,
+                        IdempotencyRecord.key == key,
+                        IdempotencyRecord.created_at < now - RETENTION,
+                    ),
+                )
             )
         )
         claimed = await self.session.scalar(

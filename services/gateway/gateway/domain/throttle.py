@@ -3,7 +3,7 @@
 Two counters per attempt, both rows in PostgreSQL and updated with one atomic upsert each:
 
 * per account: keyed by a digest of the e-mail whether or not an account exists (so the lock reveals
-  nothing). The first ``free_failures`` failures cost nothing; each one after that locks the account
+  nothing); failures are forgotten after a day without any. The first ``free_failures`` cost nothing; each one after that locks the account
   for ``base_delay * 2^(n - free_failures)`` seconds, capped at ``max_lock`` (30 min by default, in line
   with PCI DSS 8.3.4). Password, TOTP and recovery-code failures share the counter. Success resets it.
 * per client IP: a fixed window; ``ip_max_failures`` failures in ``ip_window`` lock the IP until the
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, select
+from sqlalchemy import ColumnElement, case, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +32,7 @@ class ThrottlePolicy:
     max_lock_s: int = 1800
     ip_window_s: int = 900
     ip_max_failures: int = 50
+    account_memory_s: int = 24 * 3600
 
     def account_lock_s(self, failures: int) -> int:
         if failures < self.free_failures:
@@ -58,6 +59,7 @@ class LoginThrottle:
             raise TooManyAttempts(math.ceil(max(waits)))
 
     async def record_failure(self, account_key: str, ip_key: str | None, now: datetime) -> None:
+        await self._prune(now)
         await self._bump_account(account_key, now)
         if ip_key is not None:
             await self._bump_ip(ip_key, now)
@@ -68,7 +70,18 @@ class LoginThrottle:
             .values(key=key, failures=1, window_started_at=now, last_failure_at=now)
             .on_conflict_do_update(
                 index_elements=[AuthThrottle.key],
-                set_={"failures": AuthThrottle.failures + 1, "last_failure_at": now},
+                set_={
+                    # A day without failures forgets the earlier ones.
+                    "failures": case(
+                        (
+                            AuthThrottle.last_failure_at
+                            > now - timedelta(seconds=self.policy.account_memory_s),
+                            AuthThrottle.failures + 1,
+                        ),
+                        else_=1,
+                    ),
+                    "last_failure_at": now,
+                },
             )
             .returning(AuthThrottle.failures)
         )
@@ -104,6 +117,21 @@ class LoginThrottle:
         if row is not None:
             row.locked_until = until
             await self.session.flush()
+
+    async def _prune(self, now: datetime) -> None:
+        """Forget a bounded batch of counters idle for longer than any window (a spray of unknown
+        e-mails must not grow the table without end)."""
+        idle = now - timedelta(seconds=max(self.policy.account_memory_s, self.policy.ip_window_s))
+        stale = (
+            select(AuthThrottle.key)
+            .where(
+                AuthThrottle.last_failure_at < idle,
+                or_(AuthThrottle.locked_until.is_(None), AuthThrottle.locked_until < now),
+            )
+            .limit(100)
+            .scalar_subquery()
+        )
+        await self.session.execute(delete(AuthThrottle).where(AuthThrottle.key.in_(stale)))
 
     async def reset(self, key: str) -> None:
         await self.session.execute(delete(AuthThrottle).where(AuthThrottle.key == key))
