@@ -25,12 +25,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_e
 from sqlalchemy.pool import NullPool
 
 from shared.db import get_session, to_async_url
-from shared.devstack.postgres import PostgresHandle, ensure_database, start_postgres
+from shared.devstack.postgres import (
+    PostgresHandle,
+    drop_database,
+    ensure_database,
+    start_postgres,
+)
 from shared.migrations import upgrade
 from shared.testing.tokens import TestIssuer
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-TEST_DATABASE_PREFIX = os.environ.get("MINATO_TEST_DB_PREFIX", "minato_test")
+# Unique per test run (and dropped at its end), so concurrent runs on one server never drop each
+# other's databases. Set MINATO_TEST_DB_PREFIX to keep a run's databases for inspection.
+_KEEP_DATABASES = "MINATO_TEST_DB_PREFIX" in os.environ
+TEST_DATABASE_PREFIX = os.environ.get("MINATO_TEST_DB_PREFIX", f"minato_test_{os.getpid()}")
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +49,7 @@ def postgres_server() -> Iterator[PostgresHandle]:
 
 
 @pytest.fixture(scope="session")
-def migrated_database(postgres_server: PostgresHandle) -> Callable[[str], str]:
+def migrated_database(postgres_server: PostgresHandle) -> Iterator[Callable[[str], str]]:
     """``migrated_database("trades")`` → URL of a fresh database with trades' migrations applied."""
     ready: dict[str, str] = {}
 
@@ -54,7 +62,10 @@ def migrated_database(postgres_server: PostgresHandle) -> Callable[[str], str]:
             ready[service] = url
         return ready[service]
 
-    return make
+    yield make
+    if not _KEEP_DATABASES:
+        for service in ready:
+            drop_database(postgres_server.admin_url, f"{TEST_DATABASE_PREFIX}_{service}")
 
 
 @pytest.fixture(scope="session")
