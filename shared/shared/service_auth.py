@@ -21,6 +21,7 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 import httpx
 
 from shared.errors import UpstreamUnavailable
+from shared.settings import DEV_SECRET_MARKER
 
 DEFAULT_REFRESH_MARGIN_S = 60.0
 
@@ -61,6 +62,11 @@ class ServiceTokenProvider:
         if not all(values):
             return None
         token_url, client_id, client_secret = (str(v) for v in values)
+        # Read from the environment directly (not through Settings), so the prod guard is repeated here.
+        if env.get(prefix + "ENVIRONMENT", "dev") == "prod" and client_secret.startswith(
+            DEV_SECRET_MARKER
+        ):
+            raise ValueError(f"{prefix}SERVICE_CLIENT_SECRET still has its development default")
         return cls(
             token_url=token_url,
             client_id=client_id,

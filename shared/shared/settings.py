@@ -41,14 +41,30 @@ class ServiceSettings(BaseSettings):
     def _refuse_dev_secrets_outside_dev(self) -> Self:
         if self.environment is Environment.PROD:
             for name, value in self:
-                if isinstance(value, SecretStr) and value.get_secret_value().startswith(
-                    DEV_SECRET_MARKER
-                ):
+                where = _dev_secret_in(value, name)
+                if where:
                     raise ValueError(
-                        f"{name} still has its development default; set it for {self.environment}"
+                        f"{where} still has its development default; set it for {self.environment}"
                     )
         return self
 
     @property
     def is_dev(self) -> bool:
         return self.environment is not Environment.PROD
+
+
+def _dev_secret_in(value: object, path: str) -> str | None:
+    """The path of a development default secret inside ``value`` (also inside dicts and lists)."""
+    if isinstance(value, SecretStr):
+        return path if value.get_secret_value().startswith(DEV_SECRET_MARKER) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _dev_secret_in(item, f"{path}.{key}")
+            if found:
+                return found
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _dev_secret_in(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
