@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import jwt
-import pytest
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -115,6 +114,24 @@ def serving(app: Starlette) -> Iterator[str]:
         thread.join(10)
 
 
+def start_notifications(stack: Stack) -> str:
+    """Start the notifications process and wait for it alone (other tests may have left stopped
+    processes in the stack, which ``Stack.wait_ready`` would complain about)."""
+    stack.start_service(NOTIFICATIONS)
+    running = stack.processes[NOTIFICATIONS.name]
+
+    def ready() -> bool:
+        if running.process.poll() is not None:
+            raise AssertionError(f"notifications exited\n{running.log_tail()}")
+        try:
+            return httpx.get(running.url + "/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(ready, 60, "notifications to be ready")
+    return running.url
+
+
 @contextlib.contextmanager
 def notifications_for_tests(stack: Stack) -> Iterator[str]:
     """The notifications process restarted with settings a test on one machine needs: webhooks to
@@ -132,14 +149,11 @@ def notifications_for_tests(stack: Stack) -> Iterator[str]:
     stack.stop_process(NOTIFICATIONS.name)
     stack.options.extra_env = {**saved, **extra}
     try:
-        stack.start_service(NOTIFICATIONS)
-        stack.wait_ready()
-        yield stack.processes[NOTIFICATIONS.name].url
+        yield start_notifications(stack)
     finally:
         stack.stop_process(NOTIFICATIONS.name)
         stack.options.extra_env = saved
-        stack.start_service(NOTIFICATIONS)
-        stack.wait_ready()
+        start_notifications(stack)
 
 
 def kill_hard(stack: Stack, name: str) -> None:
@@ -211,11 +225,6 @@ class TestThroughTheGateway:
 
 
 class TestPartnerInbound:
-    @pytest.mark.xfail(
-        reason="the gateway provisions svc-notifications without forms:write, which the forms "
-        "service's UL040 import requires (gateway.domain.catalogue.SERVICE_CLIENT_SCOPES)",
-        strict=False,
-    )
     def test_a_partner_si_push_is_forwarded_into_the_trades_ul040(
         self, gateway: httpx.Client, stack: Stack
     ) -> None:
@@ -298,8 +307,7 @@ class TestDeliveryAcrossACrash:
             wait_for(lambda: len(published) >= 12, 30, "the first events to be accepted")
             kill_hard(stack, NOTIFICATIONS.name)  # mid-burst: deliveries in flight, leases held
             time.sleep(0.5)
-            stack.start_service(NOTIFICATIONS)
-            stack.wait_ready()
+            start_notifications(stack)
             publisher.join(90)
             assert sorted(published) == sorted(e["id"] for e in events)
 
