@@ -26,6 +26,7 @@ class Settings(ServiceSettings):
     outbox_relay_enabled: bool = True
     events_url: str | None = None
     notifications_url: str | None = None
+    events_to_trades_timeline: bool = True
     outbox_poll_interval_s: float = Field(default=5.0, gt=0)
     outbox_batch_size: int = Field(default=100, ge=1, le=1000)
     outbox_lease_s: float = Field(default=60.0, gt=0)
@@ -40,9 +41,14 @@ class Settings(ServiceSettings):
     page_size_max: int = Field(default=200, ge=1)
 
     @property
-    def events_target(self) -> str | None:
+    def event_targets(self) -> list[str]:
+        """Where each event goes: the notifications service (notifications, webhooks) and the
+        trades service (the trade's timeline, its task rules). Both deduplicate by event id."""
+        targets = []
         if self.events_url:
-            return self.events_url
-        if self.notifications_url:
-            return self.notifications_url.rstrip("/") + "/internal/events"
-        return None
+            targets.append(self.events_url)
+        elif self.notifications_url:
+            targets.append(self.notifications_url.rstrip("/") + "/internal/events")
+        if self.events_to_trades_timeline:
+            targets.append(self.trades_url.rstrip("/") + "/internal/events")
+        return targets

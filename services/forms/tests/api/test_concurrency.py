@@ -7,14 +7,15 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import NamedTuple
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from forms.app import create_app
+from forms.app import create_app, fan_out
 from forms.clients.service_token import StaticToken
-from shared.outbox import EventEnvelope
+from shared.outbox import EventEnvelope, http_sink
 from shared.testing.plugin import asgi_client
 from shared.testing.tokens import TestIssuer
 from trades.app import create_app as create_trades_app
@@ -33,6 +34,12 @@ from .conftest import (
 )
 
 
+class Live(NamedTuple):
+    client: httpx.AsyncClient  # the forms app
+    trade: Trade
+    trades: httpx.AsyncClient  # the trades app
+
+
 @pytest.fixture
 def delivered() -> list[EventEnvelope]:
     return []
@@ -45,7 +52,7 @@ async def committing(
     token_issuer: TestIssuer,
     service_token: StaticToken,
     delivered: list[EventEnvelope],
-) -> AsyncIterator[tuple[httpx.AsyncClient, Trade]]:
+) -> AsyncIterator[Live]:
     """Both apps with their own connection pools and real commits (no test transaction)."""
     trades_app = create_trades_app(
         trades_settings(trades_database_url),
@@ -55,9 +62,22 @@ async def committing(
     async with LifespanManager(trades_app) as trades_manager:
         transport = httpx.ASGITransport(app=trades_manager.app)
 
-        async def sink(event: EventEnvelope) -> None:
+        async def collect(event: EventEnvelope) -> None:
             delivered.append(event)
 
+        # What the app builds from its settings: each event to every target, here the real trades
+        # service (its timeline) over HTTP in process, and a list standing in for notifications.
+        events_http = httpx.AsyncClient(transport=transport, base_url="http://trades.internal")
+        sink = fan_out(
+            [
+                collect,
+                http_sink(
+                    events_http,
+                    "http://trades.internal/internal/events",
+                    token_provider=service_token,
+                ),
+            ]
+        )
         app = create_app(
             forms_settings(database_url).model_copy(update={"outbox_poll_interval_s": 0.1}),
             token_verifier=token_issuer.verifier(),
@@ -75,13 +95,14 @@ async def committing(
             await join_trade(trades, trade_id, shipper, forwarder)
         trade = Trade(trade_id, shipper, forwarder, forwarder, Org(token_issuer, "x", "shipper"))
         async for client in asgi_client(app):
-            yield client, trade
+            yield Live(client, trade, events_http)
+        await events_http.aclose()
 
 
 async def test_concurrent_edits_from_one_read_one_wins_the_rest_get_412(
-    committing: tuple[httpx.AsyncClient, Trade],
+    committing: Live,
 ) -> None:
-    client, trade = committing
+    client, trade, _trades = committing
     created = await client.post(
         trade.documents,
         json={"form_type": "UL040", "values": complete_si()},
@@ -107,9 +128,9 @@ async def test_concurrent_edits_from_one_read_one_wins_the_rest_get_412(
 
 
 async def test_concurrent_creates_of_one_form_make_one_form(
-    committing: tuple[httpx.AsyncClient, Trade],
+    committing: Live,
 ) -> None:
-    client, trade = committing
+    client, trade, _trades = committing
 
     async def create(org: Org) -> httpx.Response:
         return await client.post(
@@ -123,10 +144,11 @@ async def test_concurrent_creates_of_one_form_make_one_form(
     assert len({r.json()["id"] for r in responses}) == 1
 
 
-async def test_the_relay_delivers_committed_events_in_order(
-    committing: tuple[httpx.AsyncClient, Trade], delivered: list[EventEnvelope]
+async def test_the_relay_delivers_committed_events_to_every_target(
+    committing: Live,
+    delivered: list[EventEnvelope],
 ) -> None:
-    client, trade = committing
+    client, trade, trades = committing
     created = await client.post(
         trade.documents,
         json={"form_type": "UL040", "values": complete_si()},
@@ -154,3 +176,14 @@ async def test_the_relay_delivers_committed_events_in_order(
         "shared_items.locked",
     }
     assert all(e.source == "forms" and e.version == 1 for e in ours())
+
+    timeline = await trades.get(
+        f"/api/v1/trades/{trade.id}/timeline", headers=trade.shipper.headers
+    )
+    assert timeline.status_code == 200, timeline.text
+    summaries = [entry["summary"] for entry in timeline.json()["items"]]
+    assert "Form UL040 created" in summaries
+    assert "Form UL040 sent" in summaries
+    sent = next(e for e in timeline.json()["items"] if e["kind"] == "form.sent")
+    assert sent["source"] == "forms"
+    assert sent["actor_org_id"] == trade.shipper.id
