@@ -79,6 +79,27 @@ class TestErrorsThroughGateway:
         # The id the caller chose travelled through the gateway to the service and back.
         assert response.json()["request_id"] == "e2e-trace-1"
 
+    def test_malformed_json_is_a_400_problem_from_the_service(
+        self, gateway: httpx.Client, auth_headers: dict[str, str]
+    ) -> None:
+        response = gateway.post(
+            "/api/v1/trades",
+            content=b'{"direction": "export", "bl_number":',
+            headers={**auth_headers, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 400
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "malformed_json"
+
+    def test_invalid_field_is_a_422_problem_naming_it(
+        self, gateway: httpx.Client, auth_headers: dict[str, str]
+    ) -> None:
+        response = gateway.post(
+            "/api/v1/trades", json={"direction": "sideways"}, headers=auth_headers
+        )
+        assert response.status_code == 422
+        assert "direction" in {error["field"] for error in response.json()["errors"]}
+
     def test_proxied_route_needs_a_token(self, gateway: httpx.Client) -> None:
         response = gateway.get("/api/v1/trades")
         assert response.status_code == 401
