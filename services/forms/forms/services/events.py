@@ -2,6 +2,18 @@
 
 Topics and payload versions are part of the contract with the notifications and trades services:
 a payload change that removes or renames a field gets a new ``version``; adding fields does not.
+Every payload (version 1) carries ``trade_id`` and ``actor`` (``org_id``, ``user_id``), and:
+
+* ``form.created`` / ``updated`` / ``sent`` / ``unsent`` / ``acknowledged`` / ``cancelled`` /
+  ``deleted``: ``form_id``, ``form_type``, ``custom_id``, ``status``, ``version``,
+  ``created_by_org_id``, ``changed_paths`` (the fields an update changed, shared ones included);
+* ``receiving_slip.created`` / ``receiving_slip.updated`` (UL090, also on send): the same, plus
+  ``receiving_slip`` with the gate data (booking, vessel, voyage, containers, DG, terminal, truck);
+* ``shared_items.updated``: ``form_id`` and ``form_type`` of the form written through,
+  ``shared_items_version``, ``paths`` (every form of the trade showing them changed with them);
+* ``shared_items.locked`` / ``shared_items.unlocked``: ``form_id`` and ``form_type`` of the trigger
+  form whose send, edit, un-send, cancel or deletion changed the locks, ``paths``, and ``held_by``
+  (path -> form types holding the lock).
 """
 
 from __future__ import annotations
