@@ -6,18 +6,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, Literal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, case, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db.models import (
     ApiClient,
     AuditEvent,
+    AuthThrottle,
     FormPermission,
+    IdempotencyRecord,
     NaccsCredential,
     OneTimeSecret,
     Organisation,
     RecoveryCode,
+    RefreshToken,
     User,
 )
 
@@ -225,3 +230,141 @@ class AuditEvents:
             query = query.where(AuditEvent.event == event)
         query = query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit)
         return (await self.session.scalars(query)).all()
+
+
+class ThrottleCounters:
+    """Login failure counters (see ``gateway.domain.throttle`` for the policy)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def for_keys(self, keys: list[str]) -> Sequence[AuthThrottle]:
+        return (
+            await self.session.scalars(select(AuthThrottle).where(AuthThrottle.key.in_(keys)))
+        ).all()
+
+    async def bump(
+        self,
+        key: str,
+        now: datetime,
+        *,
+        restart: Literal["after_idle", "new_window"],
+        cutoff: datetime,
+    ) -> tuple[int, datetime]:
+        """One more failure, atomically (concurrent replicas add up). The count starts again at 1
+        when the last failure is older than ``cutoff`` (``after_idle``) or the window started before
+        it (``new_window``). Returns the count and the window's start."""
+        column = (
+            AuthThrottle.last_failure_at
+            if restart == "after_idle"
+            else AuthThrottle.window_started_at
+        )
+        starts_again = column <= cutoff
+        statement = (
+            insert(AuthThrottle)
+            .values(key=key, failures=1, window_started_at=now, last_failure_at=now)
+            .on_conflict_do_update(
+                index_elements=[AuthThrottle.key],
+                set_={
+                    "failures": case((starts_again, 1), else_=AuthThrottle.failures + 1),
+                    "window_started_at": case(
+                        (starts_again, now), else_=AuthThrottle.window_started_at
+                    ),
+                    "last_failure_at": now,
+                },
+            )
+            .returning(AuthThrottle.failures, AuthThrottle.window_started_at)
+        )
+        failures, started = (await self.session.execute(statement)).one()
+        return int(failures), started
+
+    async def lock(self, key: str, until: datetime) -> None:
+        await self.session.execute(
+            update(AuthThrottle).where(AuthThrottle.key == key).values(locked_until=until)
+        )
+
+    async def prune(self, idle_before: datetime, now: datetime, batch: int = 100) -> None:
+        stale = (
+            select(AuthThrottle.key)
+            .where(
+                AuthThrottle.last_failure_at < idle_before,
+                or_(AuthThrottle.locked_until.is_(None), AuthThrottle.locked_until < now),
+            )
+            .limit(batch)
+            .scalar_subquery()
+        )
+        await self.session.execute(delete(AuthThrottle).where(AuthThrottle.key.in_(stale)))
+
+    async def forget(self, key: str) -> None:
+        await self.session.execute(delete(AuthThrottle).where(AuthThrottle.key == key))
+
+
+class RefreshTokenStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_digest(self, digest: str, *, for_update: bool = False) -> RefreshToken | None:
+        query = select(RefreshToken).where(RefreshToken.digest == digest)
+        if for_update:
+            query = query.with_for_update()
+        row = await self.session.scalar(query)
+        return row
+
+    async def revoke_family(self, family_id: uuid.UUID, now: datetime) -> None:
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+    async def revoke_user(self, user_id: uuid.UUID, now: datetime) -> None:
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+
+class IdempotencyRecords:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def drop_expired(
+        self, principal: str, key: str, expired_before: datetime, batch: int = 100
+    ) -> None:
+        """This key if it has expired (so it can be claimed again), and a batch of other expired ones."""
+        expired = (
+            select(IdempotencyRecord.id)
+            .where(IdempotencyRecord.created_at < expired_before)
+            .limit(batch)
+            .scalar_subquery()
+        )
+        await self.session.execute(
+            delete(IdempotencyRecord).where(
+                or_(
+                    IdempotencyRecord.id.in_(expired),
+                    and_(
+                        IdempotencyRecord.principal == principal,
+                        IdempotencyRecord.key == key,
+                        IdempotencyRecord.created_at < expired_before,
+                    ),
+                )
+            )
+        )
+
+    async def insert_if_absent(self, record: dict[str, Any]) -> uuid.UUID | None:
+        claimed = await self.session.scalar(
+            insert(IdempotencyRecord)
+            .values(**record)
+            .on_conflict_do_nothing(index_elements=["principal", "key"])
+            .returning(IdempotencyRecord.id)
+        )
+        return claimed
+
+    async def get(self, principal: str, key: str) -> IdempotencyRecord | None:
+        row = await self.session.scalar(
+            select(IdempotencyRecord)
+            .where(IdempotencyRecord.principal == principal, IdempotencyRecord.key == key)
+            .execution_options(populate_existing=True)
+        )
+        return row

@@ -14,11 +14,10 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, or_, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db.models import IdempotencyRecord
+from gateway.db.repositories import IdempotencyRecords
 from gateway.domain.clock import Clock, Randomness
 from shared.errors import AppError, InvalidInput, field_error
 
@@ -57,48 +56,24 @@ class Idempotency:
         self.session = session
         self.clock = clock
         self.random = random
+        self.records = IdempotencyRecords(session)
 
     async def claim(
         self, principal: str, key: str, request_fingerprint: str
     ) -> IdempotencyRecord | tuple[int, dict[str, Any]]:
         """Our record to complete, or the stored ``(status, body)`` to replay."""
         now = self.clock.now()
-        # Expired keys go, in bounded batches; this key first, so it can be claimed again.
-        expired = (
-            select(IdempotencyRecord.id)
-            .where(IdempotencyRecord.created_at < now - RETENTION)
-            .limit(100)
-            .scalar_subquery()
+        await self.records.drop_expired(principal, key, now - RETENTION)
+        claimed = await self.records.insert_if_absent(
+            {
+                "id": self.random.uuid(),
+                "principal": principal,
+                "key": key,
+                "fingerprint": request_fingerprint,
+                "created_at": now,
+            }
         )
-        await self.session.execute(
-            delete(IdempotencyRecord).where(
-                or_(
-                    IdempotencyRecord.id.in_(expired),
-                    and_(
-                        IdempotencyRecord.principal == principal,
-                        IdempotencyRecord.key == key,
-                        IdempotencyRecord.created_at < now - RETENTION,
-                    ),
-                )
-            )
-        )
-        claimed = await self.session.scalar(
-            insert(IdempotencyRecord)
-            .values(
-                id=self.random.uuid(),
-                principal=principal,
-                key=key,
-                fingerprint=request_fingerprint,
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["principal", "key"])
-            .returning(IdempotencyRecord.id)
-        )
-        record = await self.session.scalar(
-            select(IdempotencyRecord)
-            .where(IdempotencyRecord.principal == principal, IdempotencyRecord.key == key)
-            .execution_options(populate_existing=True)
-        )
+        record = await self.records.get(principal, key)
         assert record is not None
         if claimed is not None:
             return record

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db.models import RefreshToken, User
+from gateway.db.repositories import RefreshTokenStore
 from gateway.domain.clock import Clock, Randomness
 from gateway.domain.crypto import SecretBox
 from gateway.keys import KeyRing
@@ -106,6 +106,7 @@ class RefreshTokens:
         self.clock = clock
         self.random = random
         self.ttl_s = ttl_s
+        self.store = RefreshTokenStore(session)
 
     def _digest(self, token: str) -> str:
         return self.box.digest("refresh", token)
@@ -128,11 +129,8 @@ class RefreshTokens:
 
     async def consume(self, token: str) -> tuple[RefreshOutcome, RefreshToken | None]:
         """Mark the token rotated. A token already rotated or revoked revokes its whole family."""
-        row = await self.session.scalar(
-            select(RefreshToken)
-            .where(RefreshToken.digest == self._digest(token))
-            .with_for_update()  # two racing refreshes with one token: the second sees it rotated
-        )
+        # Locked: of two racing refreshes with one token, the second sees it rotated.
+        row = await self.store.by_digest(self._digest(token), for_update=True)
         now = self.clock.now()
         if row is None:
             return RefreshOutcome(None, None, reused=False), None
@@ -148,21 +146,10 @@ class RefreshTokens:
         return RefreshOutcome(row.user_id, row.family_id, reused=False), row
 
     async def revoke_family(self, family_id: uuid.UUID, now: datetime | None = None) -> None:
-        await self.session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now or self.clock.now())
-        )
+        await self.store.revoke_family(family_id, now or self.clock.now())
 
     async def revoke_all_for(self, user: User) -> None:
-        await self.session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=self.clock.now())
-        )
+        await self.store.revoke_user(user.id, self.clock.now())
 
     async def family_of(self, token: str) -> RefreshToken | None:
-        row = await self.session.scalar(
-            select(RefreshToken).where(RefreshToken.digest == self._digest(token))
-        )
-        return row
+        return await self.store.by_digest(self._digest(token))
