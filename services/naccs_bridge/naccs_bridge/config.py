@@ -7,6 +7,7 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from naccs_bridge.domain.charset import Charset
 from shared.settings import ServiceSettings
 
 
@@ -17,7 +18,7 @@ class Settings(ServiceSettings):
 
     # The NACCS channel (the stand-in in development): telegrams as bytes over HTTP.
     naccs_url: str | None = None
-    naccs_charset: str = "shift_jis"  # per channel (domain note §1.6)
+    naccs_charset: Charset = Charset.SHIFT_JIS  # per channel (domain note §1.6)
     naccs_timeout_s: float = Field(default=20.0, gt=0)
     # A row stuck in ``sending`` longer than this is resolved by asking NACCS about its 入力情報特定番号.
     # Longer than the channel timeout, so the original request is certainly over by then.
