@@ -162,6 +162,7 @@ def gateway_argv(python: str, server: str, port: int) -> list[str]:
             "asgi",
             "--http",
             "1",
+            *os.environ.get("BENCH_GRANIAN_ARGS", "").split(),
             "--factory",
             "--host",
             "127.0.0.1",
@@ -204,6 +205,24 @@ def run(seconds: int = 10, repeats: int = 3, gateways: list[str] | None = None) 
                 start_new_session=True,
             )
         )
+        floor_port = free_port()
+        procs.append(
+            subprocess.Popen(
+                [
+                    python,
+                    "-m",
+                    "uvicorn",
+                    "bench.upstream:floor",
+                    "--port",
+                    str(floor_port),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=REPO_ROOT,
+                start_new_session=True,
+            )
+        )
         (work / "nginx.conf").write_text(
             NGINX_CONF.format(dir=work, upstream_port=upstream_port, port=nginx_port)
         )
@@ -227,7 +246,13 @@ def run(seconds: int = 10, repeats: int = 3, gateways: list[str] | None = None) 
             "direct": f"http://127.0.0.1:{upstream_port}{path}",
             "nginx": f"http://127.0.0.1:{nginx_port}{path}",
         }
-        cpu_groups = {"direct": {"upstream": procs[0].pid}, "nginx": {"proxy": procs[1].pid}}
+        # uvicorn answering by itself: what the server alone costs per request (the gateway's floor)
+        targets["uvicorn-floor"] = f"http://127.0.0.1:{floor_port}{path}"
+        cpu_groups = {
+            "direct": {"upstream": procs[0].pid},
+            "uvicorn-floor": {"proxy": procs[1].pid},
+            "nginx": {"proxy": procs[2].pid},
+        }
         variants = gateways or ["native", "aiohttp"]
         for index, variant in enumerate(variants):
             port = free_port()
@@ -244,10 +269,12 @@ def run(seconds: int = 10, repeats: int = 3, gateways: list[str] | None = None) 
             targets[name] = f"http://127.0.0.1:{port}{path}"
             cpu_groups[name] = {"proxy": procs[-1].pid}
             wait_http(f"http://127.0.0.1:{port}/healthz")
-        for group in cpu_groups.values():
-            group.setdefault("upstream", procs[0].pid)
+        for name, group in cpu_groups.items():
+            if name != "uvicorn-floor":
+                group.setdefault("upstream", procs[0].pid)
         wait_http(f"http://127.0.0.1:{upstream_port}{path}")
         wait_http(f"http://127.0.0.1:{nginx_port}{path}")
+        wait_http(targets["uvicorn-floor"])
         token = gateway_token(work / "keys")
         for name, url in targets.items():
             if name.startswith("gateway"):
@@ -277,7 +304,7 @@ def run(seconds: int = 10, repeats: int = 3, gateways: list[str] | None = None) 
             ordered = sorted(values)
             return ordered[len(ordered) // 2]
 
-        summary = {
+        summary: dict[str, dict[str, Any]] = {
             name: {
                 "requests_per_s_c64": median([s["requests_per_s"] for s in runs["c64"]]),
                 "p99_ms_c64": median([s.get("p99_ms", 0.0) for s in runs["c64"]]),

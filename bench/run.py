@@ -45,18 +45,20 @@ def markdown(report: dict[str, Any]) -> str:
         f"{hop['repeats']} runs of {hop['seconds_per_run']} s)",
         "",
         "`gateway` is the default configuration; `gateway-X` are the variants run alongside it. "
-        "CPU µs/req: CPU time of the proxy (or, for direct, the upstream) process per request at "
-        "c=64, from /proc.",
+        "`uvicorn-floor` is uvicorn answering by itself (no app, no upstream): the server's own share. "
+        "CPU µs/req: CPU time of the proxy (for direct and the floor: the answering) process per "
+        "request at c=64, from /proc.",
         "",
         "| path | req/s (c=64) | p99 ms (c=64) | p50 ms (c=1) | proxy CPU µs/req | upstream CPU µs/req |",
         "|---|---|---|---|---|---|",
     ]
     for name, row in r.items():
         proxy_cpu = row.get("proxy_cpu_us_per_req")
+        upstream_cpu = row.get("upstream_cpu_us_per_req")
         lines.append(
             f"| {name} | {row['requests_per_s_c64']:,.0f} | {row['p99_ms_c64']:.2f} | "
             f"{row['p50_ms_c1']:.3f} | {'' if proxy_cpu is None else f'{proxy_cpu:.0f}'} | "
-            f"{row.get('upstream_cpu_us_per_req', 0.0):.0f} |"
+            f"{'' if upstream_cpu is None else f'{upstream_cpu:.0f}'} |"
         )
     lines += [
         "",
