@@ -70,8 +70,13 @@ class EventAudience(NotificationsBase):
     )
     org_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger)
+    # Copied from the event so that "this organisation's events of this trade" is one index range.
+    trade_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
-    __table_args__ = (Index("ix_event_audience_org_id_position", "org_id", "position"),)
+    __table_args__ = (
+        Index("ix_event_audience_org_id_position", "org_id", "position"),
+        Index("ix_event_audience_org_id_trade_id_position", "org_id", "trade_id", "position"),
+    )
 
 
 class TradeMember(NotificationsBase):

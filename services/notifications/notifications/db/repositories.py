@@ -44,9 +44,16 @@ class EventRepository:
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def add_audience(
-        self, event_id: uuid.UUID, position: int, org_ids: Iterable[str]
+        self,
+        event_id: uuid.UUID,
+        position: int,
+        org_ids: Iterable[str],
+        trade_id: uuid.UUID | None,
     ) -> None:
-        rows = [{"event_id": event_id, "org_id": org, "position": position} for org in org_ids]
+        rows = [
+            {"event_id": event_id, "org_id": org, "position": position, "trade_id": trade_id}
+            for org in org_ids
+        ]
         if rows:
             await self.session.execute(insert(EventAudience).values(rows).on_conflict_do_nothing())
 
@@ -86,7 +93,7 @@ class EventRepository:
             .limit(limit)
         )
         if trade_id is not None:
-            statement = statement.where(Event.trade_id == trade_id)
+            statement = statement.where(EventAudience.trade_id == trade_id)
         if event_types:
             statement = statement.where(Event.type.in_(event_types))
         if since is not None:

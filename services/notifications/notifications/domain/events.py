@@ -154,7 +154,7 @@ class EventIntake:
         return IntakeOutcome(envelope.id, False, audience, deliveries)
 
     async def fan_out(self, event: Event, audience: list[str], *, now: datetime) -> int:
-        await self.events.add_audience(event.id, event.position, audience)
+        await self.events.add_audience(event.id, event.position, audience, event.trade_id)
         await self.inbox.add_notifications(
             [
                 {
