@@ -179,8 +179,8 @@ async def get_shared_items(
     trade_id: uuid.UUID, session: SessionDep, caller: CallerDep, trades: TradesDep
 ) -> SharedItemsRead:
     """Cyber Port's root document: values shared by every form of the trade, and the edit locks
-    that sent trigger forms hold on them."""
-    shared, locks = await documents.shared_items(session, trades, caller, trade_id=trade_id)
+    that sent trigger forms hold on them; only the groups of form types you may read."""
+    shared = await documents.shared_items(session, trades, caller, trade_id=trade_id)
     return SharedItemsRead(
         trade_id=trade_id,
         version=shared.version,
@@ -191,7 +191,7 @@ async def get_shared_items(
                 locked_by=sorted({lock.holder_form_code for lock in held}),
                 holder_form_ids=sorted({uuid.UUID(lock.holder_form_id) for lock in held}),
             )
-            for path, held in sorted(locks.items())
+            for path, held in sorted(shared.locks.items())
         ],
     )
 

@@ -580,13 +580,26 @@ async def list_forms(
     return FormPage(page, encode_cursor(page[-1]) if more and page else None)
 
 
+@dataclass(frozen=True)
+class SharedItemsView:
+    version: int
+    values: dict[str, Any]
+    locks: dict[str, tuple[Lock, ...]]
+
+
 async def shared_items(
     session: AsyncSession, trades: TradesClient, caller: Caller, *, trade_id: uuid.UUID
-) -> tuple[TradeSharedItems, dict[str, tuple[Lock, ...]]]:
-    """The trade's root document and the locks on it (any participant may read it)."""
+) -> SharedItemsView:
+    """The trade's root document and the locks on it, limited to the groups that some form type
+    the caller may read carries: the root document reveals no more than the forms would."""
     await trade_access(trades, caller, trade_id)
     ws = await read_workspace(session, trade_id)
-    return ws.shared, ws.locks()
+    visible = {key for code in readable_codes(caller) for key in shared_keys_of(form_type(code))}
+    return SharedItemsView(
+        version=ws.shared.version,
+        values={k: copy.deepcopy(v) for k, v in ws.shared.values.items() if k in visible},
+        locks={path: held for path, held in ws.locks().items() if split_path(path)[0] in visible},
+    )
 
 
 # The NACCS bridge's names for the forms it reads (naccs_bridge.domain.bundle.TradeBundle).

@@ -219,3 +219,24 @@ class TestLocks:
         locks = {lock["path"]: lock for lock in response.json()["locks"]}
         assert locks["marksAndNumbers"]["locked_by"] == ["UL040"]
         assert locks["marksAndNumbers"]["holder_form_ids"] == [si["id"]]
+
+
+class TestSharedItemsVisibility:
+    async def test_the_root_document_shows_only_groups_of_readable_form_types(
+        self, client: httpx.AsyncClient, trade: Trade
+    ) -> None:
+        values = complete_si() | {"containers": [{"containerNo": "MSCU6634879"}]}
+        await created_form(client, trade, trade.shipper, "UL040", values)
+        url = f"/api/v1/forms/trades/{trade.id}/shared-items"
+        nothing = dict.fromkeys(trade.carrier.forms, "none")
+        hidden = await client.get(url, headers=trade.carrier.with_forms(**nothing))
+        assert hidden.status_code == 200
+        assert hidden.json()["values"] == {}
+
+        invoice_only = await client.get(
+            url, headers=trade.carrier.with_forms(**(nothing | {"UL100": "read"}))
+        )
+        shown = invoice_only.json()["values"]
+        assert shown["consignee"] == {"name": "ACME GmbH"}
+        assert "commodity" in shown
+        assert "containers" not in shown  # the invoice does not carry containers
