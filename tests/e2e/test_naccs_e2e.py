@@ -1,27 +1,35 @@
 """The NACCS bridge through real processes: a real user with linked NACCS credentials, the gateway, the
-trades service deciding access, the bridge's send queue, and the NACCS stand-in receiving bytes."""
+trades service deciding access, the bridge's send queue and output poller, and the NACCS stand-in
+receiving bytes and permitting after its delay."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
 import pyotp
 
 from shared.codes import corporate_number_check_digit
-from shared.devstack.stack import GATEWAY, REPO_ROOT, Stack
+from shared.devstack.stack import GATEWAY, NACCS_STANDIN, REPO_ROOT, Stack
 
 PASSWORD = "naccs bridge end to end 2026"
 COMPANIES_CSV = (
-    'company_id,name_en,corporate_number\nminato-denki,"MINATO DENKI CO., LTD.",4010401034567\n'
+    "company_id,name_en,corporate_number,postal_code,address1,address2,address3,phone\n"
+    'minato-denki,"MINATO DENKI CO., LTD.",4010401034567,1080023,TOKYO TO,MINATO KU,'
+    "3-4-1 SHIBAURA,03-5555-0101\n"
 )
-PRODUCTS_CSV = "product_code,hs_code,quantity_unit1\nSRV-750,850152000,NO\n"
+PRODUCTS_CSV = (
+    "product_code,hs_code,quantity_unit1,quantity_unit2,export_control_code\n"
+    "SRV-750,850152000,NO,KG,99999\n"
+)
 BONDED_AREAS_CSV = (
     "code,name,customs_office,customs_department\n1AW61,OHI CONTAINER TERMINAL,1A,61\n"
 )
@@ -29,19 +37,27 @@ VESSELS_CSV = "name,call_sign,nationality\nONE HARMONY,9V7654,SG\n"
 BUNDLE: dict[str, Any] = {
     "SI": {
         "shipper": {"companyId": "minato-denki", "name": "MINATO DENKI CO., LTD."},
+        "consignee": {
+            "name": "Pacific Motion Supply Inc.",
+            "address": "1200 Harbor Blvd, Long Beach, CA, United States",
+            "postalCode": "90802",
+            "countryCode": "US",
+        },
         "bookingNo": "ONEYTYOE12345600",
         "scacCode": "ONEY",
         "vessel": {"name": "ONE HARMONY"},
         "voyageNumber": "025E",
-        "finalDestination": {"code": "USLAX"},
+        "finalDestination": {"code": "USLAX", "name": "Los Angeles"},
         "commodity": [{"description": "Industrial AC servo motors"}],
-        "totalPackages": 120,
+        "totalPackages": 80,
         "totalPackagesUnitCode": "CARTONS",
-        "commodityTotalGrossWeight": "8450.5",
+        "commodityTotalGrossWeight": "3500",
         "commodityTotalGrossWeightUnitCode": "KGS",
-        "commodityTotalMeasurement": "48.2",
+        "commodityTotalMeasurement": "20.5",
         "commodityTotalMeasurementUnitCode": "CBM",
         "marksAndNumbers": "PMS LOS ANGELES",
+        "incoterms": "FOB",
+        "invoiceNo": "MD-2026-1122",
         "carryInDate": "2026-11-27",
     },
     "BK": {
@@ -50,9 +66,30 @@ BUNDLE: dict[str, Any] = {
         "vessel": {"name": "ONE HARMONY"},
         "portOfLoading": {"code": "JPTYO"},
         "portOfDischarge": {"code": "USLAX"},
+        "estimatedDepartureDate": "2026-12-01",
         "returnFacility": {"bondedAreaCode": "1AW61"},
+        "cargoMovementType": "FCL",
+        "containerRequests": [{"sizeTypeCode": "45G1", "quantity": 1}],
+    },
+    "IV": {
+        "invoiceNo": "MD-2026-1122",
+        "incoterms": "FOB",
+        "currencyCode": "JPY",
+        "totalAmount": "18500000",
+        "commodity": [
+            {
+                "productCode": "SRV-750",
+                "description": "AC servo motor 750W",
+                "quantity": 80,
+                "quantityUnitCode": "PCS",
+                "netWeight": "3360",
+                "amount": "18500000",
+            }
+        ],
     },
 }
+# What only the customs broker decides (申告種別) and per-broker codes not derivable from the trade.
+EDA_ENTRIES = {"declaration_type": "E", "invoice_identification": "B", "price_class": "A"}
 
 
 def mail_for(stack: Stack, to: str, subject: str, timeout_s: float = 15.0) -> dict[str, Any]:
@@ -132,7 +169,43 @@ def a_forwarder_admin(gateway: httpx.Client, stack: Stack) -> dict[str, str]:
     return {"Authorization": f"Bearer {admin['access_token']}"}
 
 
-def test_a_linked_user_sends_ecr_through_the_gateway_and_naccs_receives_it_once(
+def wait_for_send(gateway: httpx.Client, user: dict[str, str], send_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while True:
+        status: dict[str, Any] = gateway.get(f"/api/v1/naccs/sends/{send_id}", headers=user).json()
+        if status["status"] in ("result_stored", "failed"):
+            return status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def standin_with(stack: Stack, **env: str) -> Iterator[None]:
+    """The stand-in restarted with some settings changed (its database, and so its state, stays)."""
+    saved = stack.options.extra_env
+
+    def restart(extra: Mapping[str, str]) -> None:
+        stack.stop_process(NACCS_STANDIN.name)
+        stack.options.extra_env = extra
+        stack.start_service(NACCS_STANDIN)
+        url = stack.processes[NACCS_STANDIN.name].url
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    return
+            assert time.monotonic() < deadline, stack.processes[NACCS_STANDIN.name].log_tail()
+            time.sleep(0.1)
+
+    restart({**saved, **env})
+    try:
+        yield
+    finally:
+        restart(saved)
+        stack.options.extra_env = saved
+
+
+def test_a_linked_user_sends_ecr_eda_edc_and_the_permit_comes_back(
     gateway: httpx.Client, stack: Stack, auth_headers: dict[str, str]
 ) -> None:
     user = a_forwarder_admin(gateway, stack)
@@ -184,13 +257,7 @@ def test_a_linked_user_sends_ecr_through_the_gateway_and_naccs_receives_it_once(
     send = queued.json()
     assert send["naccs_user_id"] == "MNTFW001"
 
-    deadline = time.monotonic() + 20
-    while True:
-        status = gateway.get(f"/api/v1/naccs/sends/{send['id']}", headers=user).json()
-        if status["status"] in ("result_stored", "failed"):
-            break
-        assert time.monotonic() < deadline, status
-        time.sleep(0.2)
+    status = wait_for_send(gateway, user, send["id"])
     assert status["status"] == "result_stored", status
     assert status["result"]["accepted"] is True
     control_no = status["result"]["reference_no"]
@@ -204,3 +271,36 @@ def test_a_linked_user_sends_ecr_through_the_gateway_and_naccs_receives_it_once(
     assert receipts["receipts"][0]["user_id"] == "MNTFW001"
     usage = gateway.get("/api/v1/naccs/usage", headers=user).json()
     assert usage["total"]["accepted"] == 1
+
+    # EDA (filled with ECR's 輸出管理番号) and EDC; customs permits after the stand-in's delay and the
+    # bridge picks the 輸出許可通知 up from the stand-in's outbox by itself.
+    eda = gateway.put(
+        f"/api/v1/naccs/trades/{trade_id}/forms/EDA",
+        json={"bundle": BUNDLE, "entries": EDA_ENTRIES},
+        headers=user,
+    ).json()
+    assert eda["ready_to_send"] is True, eda["pending_for_person"]
+    eda_send = gateway.post(f"/api/v1/naccs/trades/{trade_id}/forms/EDA/sends", headers=user).json()
+    declaration_no = wait_for_send(gateway, user, eda_send["id"])["result"]["reference_no"]
+    with standin_with(stack, NACCS_STANDIN_PERMIT_DELAY_S="0.5"):
+        edc = gateway.put(
+            f"/api/v1/naccs/trades/{trade_id}/forms/EDC", json={"bundle": BUNDLE}, headers=user
+        ).json()
+        assert edc["ready_to_send"] is True, edc["pending_for_person"]
+        edc_send = gateway.post(
+            f"/api/v1/naccs/trades/{trade_id}/forms/EDC/sends", headers=user
+        ).json()
+        assert wait_for_send(gateway, user, edc_send["id"])["result"]["accepted"] is True
+        deadline = time.monotonic() + 20
+        while True:
+            forms = gateway.get(f"/api/v1/naccs/trades/{trade_id}/forms", headers=user).json()
+            statuses = {f["code"]: f["status"] for f in forms}
+            if statuses["EDA"] == "permitted":
+                break
+            assert time.monotonic() < deadline, statuses
+            time.sleep(0.2)
+    assert statuses == {"ECR": "accepted", "EDA": "permitted", "EDC": "permitted"}
+    messages = gateway.get(f"/api/v1/naccs/trades/{trade_id}/output-messages", headers=user).json()
+    assert [(m["output_info_code"], m["subject"]) for m in messages] == [
+        ("SAE0030", declaration_no)
+    ]
