@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from gateway.admin import create_operator_command
 from gateway.app import create_app, reload_keys
+from gateway.config import Settings
 from gateway.domain.clients import provision_service_clients
 from gateway.keys import KeyRing, generate_key, load_keys
 from shared.service_auth import ServiceAuth, ServiceTokenProvider
@@ -198,3 +199,9 @@ async def test_identity_routes_are_documented(client: httpx.AsyncClient) -> None
         assert problems, (path, method)
         for status in problems:
             assert "application/problem+json" in op["responses"][status]["content"], (path, method)
+
+
+def test_prod_refuses_the_development_secrets_key(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="secrets_key"):
+        Settings(environment="prod", keys_dir=tmp_path)
+    assert Settings(environment="prod", keys_dir=tmp_path, secrets_key="k" * 40).secrets_key
