@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -32,7 +33,7 @@ from forms.schemas import (
 from forms.services import documents
 from forms.services import templates as template_service
 from shared.db import SessionDep
-from shared.errors import PROBLEM_SCHEMA
+from shared.errors import PROBLEM_SCHEMA, InvalidInput, field_error
 
 router = APIRouter(prefix="/api/v1/forms", tags=["forms"])
 
@@ -156,10 +157,18 @@ async def list_documents(
     form_type: Annotated[list[str] | None, Query(description="Repeat for several")] = None,
     status: Annotated[list[FormStatus] | None, Query()] = None,
     custom_id: str | None = None,
+    updated_since: Annotated[
+        datetime | None, Query(description="Only forms changed at or after this instant")
+    ] = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> DocumentPage:
     """The forms you may read, oldest first; keyset pages (follow ``next_cursor``)."""
+    if updated_since is not None and updated_since.tzinfo is None:
+        raise InvalidInput(
+            "updated_since needs a time zone",
+            errors=[field_error(["query", "updated_since"], "give an offset, e.g. Z or +09:00")],
+        )
     page = await documents.list_forms(
         session,
         trades,
@@ -168,6 +177,7 @@ async def list_documents(
         form_types=form_type or [],
         statuses=list(status or []),
         custom_id=custom_id,
+        updated_since=updated_since,
         cursor=cursor,
         limit=min(limit or settings.page_size_default, settings.page_size_max),
     )

@@ -77,6 +77,7 @@ async def list_forms(
     form_codes: Sequence[str],
     statuses: Sequence[str] | None,
     custom_id: str | None,
+    updated_since: datetime | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[FormDocument]:
@@ -90,6 +91,8 @@ async def list_forms(
         statement = statement.where(FormDocument.status.in_(statuses))
     if custom_id is not None:
         statement = statement.where(FormDocument.custom_id == custom_id)
+    if updated_since is not None:
+        statement = statement.where(FormDocument.updated_at >= updated_since)
     if after is not None:
         created_at, last_id = after
         statement = statement.where(

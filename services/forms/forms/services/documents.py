@@ -556,6 +556,7 @@ async def list_forms(
     form_types: Sequence[str],
     statuses: Sequence[str],
     custom_id: str | None,
+    updated_since: datetime | None,
     cursor: str | None,
     limit: int,
 ) -> FormPage:
@@ -573,6 +574,7 @@ async def list_forms(
         form_codes=codes,
         statuses=statuses or None,
         custom_id=custom_id,
+        updated_since=updated_since,
         after=after,
         limit=limit + 1,
     )

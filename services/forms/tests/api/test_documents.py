@@ -435,3 +435,31 @@ class TestConditionalRead:
         )
         assert changed.status_code == 200  # a shared item changed through another form
         assert changed.json()["values"]["consignee"] == {"name": "New"}
+
+
+class TestChangedSince:
+    async def test_updated_since_lists_what_changed(
+        self, client: httpx.AsyncClient, trade: Trade
+    ) -> None:
+        first = await created_form(client, trade, trade.shipper, "UL100", {"invoiceNo": "I-1"})
+        await created_form(client, trade, trade.shipper, "UL120", {"invoiceNo": "I-1"})
+        edited = await client.put(
+            doc_url(first["id"]),
+            json={"values": {"invoiceNo": "I-2"}},
+            headers={
+                **trade.shipper.headers,
+                "If-Match": await etag_of(client, trade, first["id"]),
+            },
+        )
+        since = edited.json()["updated_at"]
+        changed = await client.get(
+            trade.documents, params={"updated_since": since}, headers=trade.shipper.headers
+        )
+        assert [item["id"] for item in changed.json()["items"]] == [first["id"]]
+        naive = await client.get(
+            trade.documents,
+            params={"updated_since": "2026-11-22T09:00:00"},
+            headers=trade.shipper.headers,
+        )
+        assert naive.status_code == 422
+        assert naive.json()["errors"][0]["field"] == "query.updated_since"
