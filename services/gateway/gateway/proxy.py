@@ -264,12 +264,21 @@ class UpstreamProxy:
             headers["traceparent"] = traceparent
         return headers
 
-    def _check_content_length(self, scope: Scope) -> None:
+    def _check_content_length(self, scope: Scope) -> bool:
+        """Refuse a declared body over the limit; returns whether the request may have a body.
+
+        In HTTP/1.x a request without Content-Length or Transfer-Encoding has none, so there is
+        nothing to ``receive()`` (HTTP/2 carries bodies without either: always read there).
+        """
+        may_have_body = scope.get("http_version", "1.1") not in ("1.1", "1.0")
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit() or int(value) > self.max_body_bytes:
                     raise PayloadTooLarge(f"The limit is {self.max_body_bytes} bytes")
-                return
+                may_have_body = may_have_body or value != b"0"
+            elif name == b"transfer-encoding":
+                may_have_body = True
+        return may_have_body
 
     def _request_head(
         self, pool: UpstreamPool, scope: Scope, method: str, body: bytes | AsyncIterator[bytes]
@@ -328,9 +337,10 @@ class UpstreamProxy:
         pool = self.pools.get(route.base_url)
         assert pool is not None, "proxy not started"
         method: str = scope["method"]
-        self._check_content_length(scope)
         too_large = [False]
-        body = await self._read_body(receive, too_large)
+        body: bytes | AsyncIterator[bytes] = b""
+        if self._check_content_length(scope):
+            body = await self._read_body(receive, too_large)
         head, chunked = self._request_head(pool, scope, method, body)
         attempts = 2 if method in IDEMPOTENT and isinstance(body, bytes) else 1
         service = route.service

@@ -83,6 +83,8 @@ class Connection(asyncio.Protocol):
         self._skip_headers = pool.skip_response_headers
         self.transport: asyncio.Transport | None = None
         self.parser: httptools.HttpResponseParser | None = None
+        # After a complete response llhttp is ready for the next one: kept for the next exchange.
+        self._spare_parser: httptools.HttpResponseParser | None = None
         self.closed = False
         self.dropped = False
         self.reused = False
@@ -240,7 +242,8 @@ class Connection(asyncio.Protocol):
         """Prepare to read one response (before its request is written)."""
         self._reset()
         self._no_body = head_only
-        self.parser = httptools.HttpResponseParser(self)
+        parser, self._spare_parser = self._spare_parser, None
+        self.parser = parser or httptools.HttpResponseParser(self)
 
     def write(self, data: bytes) -> None:
         assert self.transport is not None
@@ -363,7 +366,7 @@ class UpstreamPool:
         return protocol
 
     def release(self, conn: Connection, *, reusable: bool) -> None:
-        conn.parser = None
+        parser, conn.parser = conn.parser, None
         if (
             reusable
             and not self._closed
@@ -374,6 +377,8 @@ class UpstreamPool:
         ):
             conn.idle_since = self.loop.time()
             conn.reused = False
+            if not conn._no_body:  # after a HEAD answer llhttp still expects its body
+                conn._spare_parser = parser
             self._idle.append(conn)
             self._wake_one()
         else:

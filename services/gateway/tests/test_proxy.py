@@ -141,6 +141,16 @@ class TestForwarding:
         assert response.headers["x-upstream"] == "echo"
         assert response.headers["set-cookie"] == "a=1"
 
+    async def test_bodyless_requests_reach_upstream_without_a_body(
+        self, client: httpx.AsyncClient, auth: dict[str, str]
+    ) -> None:
+        got = (await client.get("/api/v1/echo/x", headers=auth)).json()
+        assert got["body"] == ""
+        assert "content-length" not in got["headers"]
+        posted = (await client.post("/api/v1/echo/x", headers=auth)).json()
+        assert posted["body"] == ""
+        assert posted["headers"]["content-length"] == "0"
+
     async def test_request_id_reaches_upstream_and_comes_back(
         self, client: httpx.AsyncClient, auth: dict[str, str]
     ) -> None:
