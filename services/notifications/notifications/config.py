@@ -62,6 +62,9 @@ class Settings(ServiceSettings):
     dispatcher_batch_size: int = Field(default=50, ge=1, le=1000)
     dispatcher_concurrency: int = Field(default=10, ge=1, le=200)
     delivery_lease_s: float = Field(default=60.0, gt=0)
+    # Finished deliveries, their attempts and sent mail are kept this long (events are kept).
+    delivery_log_retention_days: float = Field(default=30, gt=0)
+    housekeeping_interval_s: float = Field(default=3600, gt=0)
 
     # E-mail (the dev SMTP sink in development).
     smtp_host: str = "127.0.0.1"

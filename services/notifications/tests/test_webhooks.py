@@ -571,3 +571,38 @@ class TestDeliveryTimeRebinding:
         assert attempt["status_code"] is None
         assert attempt["error"].startswith("refused target")
         assert delivery["status"] == "pending"
+
+
+class TestHousekeeping:
+    async def test_finished_deliveries_are_forgotten_after_the_retention_pending_ones_never(
+        self,
+        live: Any,
+        tokens: Any,
+        trades: Any,
+        receivers: Callable[..., AbstractAsyncContextManager[Any]],
+        make_envelope: Callable[..., Any],
+    ) -> None:
+        org = uuid.uuid4()
+        trade = trades.add_trade(org)
+        async with receivers() as ok, receivers("fail") as failing:
+            done = await create_endpoint(live, tokens, org, ok.url)
+            stuck = await create_endpoint(live, tokens, org, failing.url)
+            ok.secrets, failing.secrets = [done["secret"]], [stuck["secret"]]
+            body = make_envelope(trade_id=trade)
+            await publish(live, tokens, body)
+            await live.dispatcher.deliver_due()
+
+            runtime = live.dispatcher.runtime
+            real_now = runtime.now
+            runtime.now = lambda: real_now() + timedelta(days=31)
+            try:
+                assert await live.dispatcher.purge_old_records() == 1
+            finally:
+                runtime.now = real_now
+            assert await deliveries(live, tokens, org, done["id"]) == []
+            [pending] = await deliveries(live, tokens, org, stuck["id"])
+            assert pending["status"] == "pending"
+            event = await live.client.get(
+                f"/api/v1/notifications/events/{body['id']}", headers=tokens.user(org)
+            )
+            assert event.status_code == 200

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import orjson
 import structlog
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifications.clients.forms import FormsGateway
@@ -198,6 +198,7 @@ class Dispatcher:
         self.forms = forms
         self.trades = trades
         self._stopping = asyncio.Event()
+        self._last_housekeeping: datetime | None = None
 
     # -- the loop ---------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -220,6 +221,11 @@ class Dispatcher:
 
     async def drain_once(self) -> DrainReport:
         """One pass over everything that is due. Tests call this instead of running the loop."""
+        now = self.runtime.now()
+        interval = timedelta(seconds=self.settings.housekeeping_interval_s)
+        if self._last_housekeeping is None or now - self._last_housekeeping >= interval:
+            self._last_housekeeping = now
+            await self.purge_old_records()
         return DrainReport(
             deliveries=await self.deliver_due(),
             emails=await self.send_due_mail(),
@@ -482,6 +488,22 @@ class Dispatcher:
             occurred_at=now,
         )
         log.warning("webhook_endpoint_disabled", endpoint_id=str(endpoint.id), reason=reason)
+
+    async def purge_old_records(self) -> int:
+        """Forget finished deliveries (with their attempts) and sent mail past the retention."""
+        cutoff = self.runtime.now() - timedelta(days=self.settings.delivery_log_retention_days)
+        async with self.sessionmaker() as session, session.begin():
+            deliveries = await session.execute(
+                delete(WebhookDelivery).where(
+                    WebhookDelivery.status != "pending", WebhookDelivery.finished_at < cutoff
+                )
+            )
+            mails = await session.execute(
+                delete(OutgoingEmail).where(
+                    OutgoingEmail.status != "pending", OutgoingEmail.created_at < cutoff
+                )
+            )
+        return int(deliveries.rowcount or 0) + int(mails.rowcount or 0)  # type: ignore[attr-defined]
 
     # -- mail -------------------------------------------------------------------------------------
     async def send_due_mail(self) -> int:
