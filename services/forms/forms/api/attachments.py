@@ -66,14 +66,14 @@ async def upload_attachment(
     declared_length = request.headers.get("content-length")
     if declared_length and declared_length.isdigit() and int(declared_length) > limit:
         raise AttachmentTooLarge(f"Attachments may be at most {limit} bytes")
+    form = await attachments.writable_form(session, trades, caller, form_id=form_id)
     content = await attachments.read_limited(request.stream(), limit=limit)
 
     async def run() -> JSONResponse:
         attachment = await attachments.add_attachment(
             session,
-            trades,
             caller,
-            form_id=form_id,
+            form=form,
             file_name=file_name,
             declared_type=attachments.media_type(request.headers.get("content-type")),
             content=content,

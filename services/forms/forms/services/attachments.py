@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from forms.clients.trades import TradesClient
 from forms.db import repositories as repo
-from forms.db.models import FormAttachment
+from forms.db.models import FormAttachment, FormDocument
 from forms.services import documents
 from forms.services.access import require_write
 from forms.services.context import Caller
@@ -103,18 +103,24 @@ class Download:
     content: bytes
 
 
+async def writable_form(
+    session: AsyncSession, trades: TradesClient, caller: Caller, *, form_id: uuid.UUID
+) -> FormDocument:
+    """Checked before the body is read: a caller who may not attach never makes us buffer a file."""
+    view = await documents.get_form(session, trades, caller, form_id)
+    require_write(caller, view.form.form_code, form_id=form_id)
+    return view.form
+
+
 async def add_attachment(
     session: AsyncSession,
-    trades: TradesClient,
     caller: Caller,
     *,
-    form_id: uuid.UUID,
+    form: FormDocument,
     file_name: str,
     declared_type: str,
     content: bytes,
 ) -> FormAttachment:
-    view = await documents.get_form(session, trades, caller, form_id)
-    require_write(caller, view.form.form_code, form_id=form_id)
     if not content:
         raise AttachmentEmpty("The request body is empty")
     if declared_type not in ACCEPTED:
@@ -131,7 +137,7 @@ async def add_attachment(
         session,
         FormAttachment(
             id=caller.new_id(),
-            form_id=form_id,
+            form_id=form.id,
             file_name=file_name,
             content_type=actual,
             size_bytes=len(content),
