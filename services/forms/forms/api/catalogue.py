@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from forms.domain.catalogue import FORM_TYPES, FormType, form_type
 from forms.domain.catalogue import UnknownFormType as _UnknownFormType
+from forms.domain.labels import labelled_json_schema
 from forms.domain.validation import field_label
 from forms.schemas import FormTypeDetail, FormTypeSummary, RequiredItem
 from forms.services.errors import FormTypeNotFound
@@ -53,5 +54,5 @@ async def get_form_type(code: str, principal: PrincipalDep) -> FormTypeDetail:
         locks=list(spec.locks),
         required_for_send=required,
         requirement_source=spec.requirement_source,
-        json_schema=spec.schema.model_json_schema(by_alias=True),
+        json_schema=labelled_json_schema(spec.schema),
     )

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forms.clients.trades import TradesClient
@@ -32,7 +31,7 @@ from forms.domain.catalogue import form_type, shared_keys_of
 from forms.domain.locks import FormState, Lock, active_locks, locked_paths_for, refused_edits
 from forms.domain.paths import flatten, split_path
 from forms.domain.projection import apply_shared, merge_into_shared, project_to_shared
-from forms.domain.validation import Issue, validate_form
+from forms.domain.validation import Issue, normalized_values, validate_form
 from forms.services import events
 from forms.services.access import readable_codes, require_read, require_write, trade_access
 from forms.services.context import Caller
@@ -152,12 +151,7 @@ def validated_values(form_code: str, values: Mapping[str, Any]) -> dict[str, Any
         raise FormValuesInvalid(
             f"Invalid values: {paths}", errors=[issue_error(issue) for issue in report.invalid]
         )
-    try:
-        model = form_type(form_code).schema.model_validate(values)
-    except ValidationError as exc:  # validate_form reports these; kept as a second line of defence
-        raise FormValuesInvalid(str(exc)) from exc
-    dumped: dict[str, Any] = model.model_dump(mode="json", exclude_unset=True)
-    return dumped
+    return normalized_values(form_code, values)
 
 
 def own_values(form_code: str, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -102,3 +102,13 @@ class TestNaccsBundle:
             subject="svc-naccs_bridge", kind="service", scopes=["forms:read"]
         )
         assert (await client.get(url, headers=bridge)).status_code == 404  # no forms yet
+
+
+async def test_the_json_schema_carries_ja_en_labels(
+    client: httpx.AsyncClient, trade: Trade
+) -> None:
+    schema = (await client.get("/api/v1/form-types/UL040", headers=trade.shipper.headers)).json()[
+        "json_schema"
+    ]
+    assert schema["properties"]["consignee"]["label_ja"] == "荷受人"
+    assert schema["properties"]["consignee"]["label_en"] == "Consignee"
