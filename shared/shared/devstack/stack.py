@@ -130,6 +130,7 @@ class Stack:
         self.processes: dict[str, RunningProcess] = {}
         self.ports: dict[str, int] = {}
         self._log_files: list[IO[bytes]] = []
+        self._stopped: set[str] = set()  # stopped on purpose (fault tests): not waited for
         # One service client per backend (``svc-<name>``), with a secret made for this run only.
         self.service_secrets: dict[str, str] = {
             spec.name: secrets.token_urlsafe(32) for spec in BACKENDS
@@ -172,6 +173,7 @@ class Stack:
             start_new_session=True,
         )
         self.processes[name] = RunningProcess(name, process, port, log_path)
+        self._stopped.discard(name)
 
     def service_env(self, service: ServiceSpec) -> dict[str, str]:
         assert self.postgres is not None
@@ -183,6 +185,10 @@ class Stack:
             f"{prefix}DATABASE_URL": self.postgres.url_for(self.database_name(service)),
             f"{prefix}JWKS_URL": f"http://127.0.0.1:{gateway_port}/.well-known/jwks.json",
             f"{prefix}LOG_JSON": "true",
+            # Mail goes to the dev SMTP sink; links in mail and events point at the gateway.
+            f"{prefix}SMTP_HOST": "127.0.0.1",
+            f"{prefix}SMTP_PORT": str(self.ports.get("smtp", 8025)),
+            f"{prefix}PUBLIC_BASE_URL": f"http://127.0.0.1:{gateway_port}",
             # Where the others are, for service-to-service calls: `<prefix>TRADES_URL`, ... A service's
             # Settings declares the ones it uses (e.g. `trades_url`); the rest are ignored.
             **{
@@ -205,8 +211,6 @@ class Stack:
                     "GATEWAY_ROUTES": json.dumps(routes),
                     "GATEWAY_UPSTREAM_READ_TIMEOUT_S": str(self.options.upstream_read_timeout_s),
                     "GATEWAY_KEYS_DIR": str(self.options.data_dir / "keys"),
-                    "GATEWAY_SMTP_HOST": "127.0.0.1",
-                    "GATEWAY_SMTP_PORT": str(self.ports.get("smtp", 8025)),
                     "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}",
                     "GATEWAY_SERVICE_CLIENTS": json.dumps(self.service_secrets),
                 }
@@ -276,6 +280,8 @@ class Stack:
         deadline = time.monotonic() + timeout_s
         with httpx.Client(timeout=httpx.Timeout(2.0)) as client:
             for running in self.processes.values():
+                if running.name in self._stopped:
+                    continue
                 path = "/healthz" if running.name == "smtp-sink" else "/readyz"
                 while True:
                     if running.process.poll() is not None:
@@ -331,6 +337,7 @@ class Stack:
         self.wait_ready()
 
     def stop_process(self, name: str, timeout_s: float = 10.0) -> None:
+        self._stopped.add(name)
         running = self.processes.get(name)
         if running is None or running.process.poll() is not None:
             return
