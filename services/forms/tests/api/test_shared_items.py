@@ -240,3 +240,36 @@ class TestSharedItemsVisibility:
         assert shown["consignee"] == {"name": "ACME GmbH"}
         assert "commodity" in shown
         assert "containers" not in shown  # the invoice does not carry containers
+
+
+class TestEachTriggerLocksItsOwnSet:
+    async def test_a_sent_booking_confirmation_locks_the_voyage_not_the_parties(
+        self, client: httpx.AsyncClient, trade: Trade
+    ) -> None:
+        confirmation = {
+            "bookingNo": "BKG123",
+            "scacCode": "ONEY",
+            "vessel": {"name": "ONE HARMONY"},
+            "voyageNumber": "012E",
+            "portOfLoading": {"code": "JPTYO"},
+            "portOfDischarge": {"code": "DEHAM"},
+            "estimatedDepartureDate": "2026-12-01",
+            "containerRequests": [{"sizeTypeCode": "45G1", "quantity": 1}],
+            "cutOffTimes": {"cyCutOff": "2026-11-29T17:00:00+09:00"},
+            "consignee": {"name": "ACME GmbH"},
+        }
+        ul050 = await created_form(client, trade, trade.carrier, "UL050", confirmation)
+        etag = (await read(client, trade, ul050["id"])).headers["etag"]
+        sent = await client.post(
+            f"/api/v1/forms/documents/{ul050['id']}/send",
+            headers={**trade.carrier.headers, "If-Match": etag},
+        )
+        assert sent.status_code == 200, sent.text
+
+        si = await created_form(client, trade, trade.shipper, "UL040")
+        moved = si["values"] | {"vessel": {"name": "ONE HAMBURG"}}
+        refused = await put(client, trade, si["id"], moved)
+        assert refused.status_code == 409
+        assert refused.json()["locked_fields"] == ["vessel.name"]
+        renamed = si["values"] | {"consignee": {"name": "ACME Hamburg GmbH"}}
+        assert (await put(client, trade, si["id"], renamed)).status_code == 200
