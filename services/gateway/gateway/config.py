@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import DEV_SECRET_MARKER, ServiceSettings
+from shared.settings import DEV_SECRET_MARKER, Environment, ServiceSettings
 
 
 class Settings(ServiceSettings):
@@ -70,3 +70,14 @@ class Settings(ServiceSettings):
     # Dev only: a demo platform operator seeded at start so a fresh `make run` can log in.
     demo_operator_email: str | None = None
     demo_operator_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _no_dev_identities_in_prod(self) -> Self:
+        # The base guard looks at top-level secrets only; these are nested or dev-only by nature.
+        if self.environment is Environment.PROD:
+            for name, secret in self.service_clients.items():
+                if secret.get_secret_value().startswith(DEV_SECRET_MARKER):
+                    raise ValueError(f"service_clients[{name!r}] still has its development secret")
+            if self.demo_operator_password is not None:
+                raise ValueError("demo_operator_password is for development only")
+        return self

@@ -205,3 +205,12 @@ def test_prod_refuses_the_development_secrets_key(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="secrets_key"):
         Settings(environment="prod", keys_dir=tmp_path)
     assert Settings(environment="prod", keys_dir=tmp_path, secrets_key="k" * 40).secrets_key
+
+
+def test_prod_refuses_dev_service_secrets_and_the_demo_operator(tmp_path: Path) -> None:
+    prod = {"environment": "prod", "keys_dir": tmp_path, "secrets_key": "k" * 40}
+    with pytest.raises(ValueError, match="service_clients"):
+        Settings(**prod, service_clients={"forms": "dev-only-forms-client-secret"})
+    with pytest.raises(ValueError, match="demo_operator"):
+        Settings(**prod, demo_operator_password="x")
+    assert Settings(**prod, service_clients={"forms": "s" * 40}).service_clients
