@@ -202,6 +202,14 @@ class DerivationNoteRead(BaseModel):
     message_ja: str
 
 
+class DerivationPreview(BaseModel):
+    form_type: str
+    values: dict[str, Any]
+    provenance: dict[str, Any]
+    derived_from: list[uuid.UUID]
+    notes: list[DerivationNoteRead]
+
+
 class DerivationRead(BaseModel):
     document: DocumentRead
     created: bool

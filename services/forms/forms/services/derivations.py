@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from forms.clients.trades import TradesClient
 from forms.domain.derivation import DerivationNote, derivable_from, derive
 from forms.services import documents
-from forms.services.access import can_read, require_write, trade_access
+from forms.services.access import can_read, require_read, require_write, trade_access
 from forms.services.context import Caller
 from forms.services.errors import FormNotFound, NoDerivation
 
@@ -25,18 +25,26 @@ class Derived:
     notes: tuple[DerivationNote, ...]
 
 
-async def derive_form(
+@dataclass(frozen=True)
+class Prefilled:
+    values: dict[str, Any]
+    provenance: dict[str, Any]
+    sources: list[uuid.UUID]
+    notes: tuple[DerivationNote, ...]
+
+
+async def prefill(
     session: AsyncSession,
     trades: TradesClient,
     caller: Caller,
     *,
     trade_id: uuid.UUID,
     form_code: str,
-    custom_id: str,
     source_form_ids: Sequence[uuid.UUID] | None,
-) -> Derived:
-    """Sources are the forms the caller may read: the ones named, or the latest of each type."""
-    require_write(caller, form_code)
+) -> Prefilled:
+    """What the new form would hold. Sources are the forms the caller may read: the ones named,
+    or the latest edited of each upstream type."""
+    require_read(caller, form_code)
     await trade_access(trades, caller, trade_id)
     upstream_codes = derivable_from(form_code)
     if not upstream_codes:
@@ -63,9 +71,8 @@ async def derive_form(
             f"{form_code} is prefilled from {', '.join(upstream_codes)}; this trade has none "
             "you can read"
         )
-    sources = {form.form_code: ws.view(form) for form in chosen}
     ids_by_code = {form.form_code: form.id for form in chosen}
-    prefill = derive(form_code, sources)
+    derived = derive(form_code, {form.form_code: ws.view(form) for form in chosen})
     provenance = {
         path: {
             "source": "derivation",
@@ -79,8 +86,31 @@ async def derive_form(
             "source_path": origin.source_path,
             "rule": origin.rule,
         }
-        for path, origin in prefill.provenance.items()
+        for path, origin in derived.provenance.items()
     }
+    return Prefilled(derived.values, provenance, [form.id for form in chosen], derived.notes)
+
+
+async def derive_form(
+    session: AsyncSession,
+    trades: TradesClient,
+    caller: Caller,
+    *,
+    trade_id: uuid.UUID,
+    form_code: str,
+    custom_id: str,
+    source_form_ids: Sequence[uuid.UUID] | None,
+) -> Derived:
+    """Create the form from ``prefill`` (or answer the one already there)."""
+    require_write(caller, form_code)
+    prefilled = await prefill(
+        session,
+        trades,
+        caller,
+        trade_id=trade_id,
+        form_code=form_code,
+        source_form_ids=source_form_ids,
+    )
     view, created = await documents.create_form(
         session,
         trades,
@@ -88,11 +118,11 @@ async def derive_form(
         trade_id=trade_id,
         form_code=form_code,
         custom_id=custom_id,
-        values=prefill.values,
-        provenance=provenance,
+        values=prefilled.values,
+        provenance=prefilled.provenance,
         change="derived",
     )
-    return Derived(view, created, [form.id for form in chosen], prefill.notes)
+    return Derived(view, created, prefilled.sources, prefilled.notes)
 
 
-__all__ = ["Derived", "derive_form"]
+__all__ = ["Derived", "Prefilled", "derive_form", "prefill"]

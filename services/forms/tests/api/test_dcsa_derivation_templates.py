@@ -135,6 +135,23 @@ class TestDerivation:
             "voyageNumber": "012E",
         }
         si = await created_form(client, trade, trade.shipper, "UL040", si_values)
+        preview = await client.get(
+            f"/api/v1/forms/trades/{trade.id}/derivations/preview",
+            params={"form_type": "UL090"},
+            headers=trade.forwarder.headers,
+        )
+        assert preview.status_code == 200, preview.text
+        assert preview.json()["values"]["containers"][0]["containerNo"] == "MSCU6634879"
+        assert preview.json()["derived_from"] == [si["id"]]
+        listing = await client.get(trade.documents, headers=trade.forwarder.headers)
+        assert [item["form_type"] for item in listing.json()["items"]] == ["UL040"]  # nothing made
+        unknown = await client.get(
+            f"/api/v1/forms/trades/{trade.id}/derivations/preview",
+            params={"form_type": "UL999"},
+            headers=trade.forwarder.headers,
+        )
+        assert unknown.status_code == 422
+
         response = await client.post(
             f"/api/v1/forms/trades/{trade.id}/derivations",
             json={"form_type": "UL090"},
