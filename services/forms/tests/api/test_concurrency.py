@@ -187,3 +187,43 @@ async def test_the_relay_delivers_committed_events_to_every_target(
     sent = next(e for e in timeline.json()["items"] if e["kind"] == "form.sent")
     assert sent["source"] == "forms"
     assert sent["actor_org_id"] == trade.shipper.id
+
+
+async def test_concurrent_edits_of_one_shared_item_through_two_forms_lose_nothing(
+    committing: Live,
+) -> None:
+    """The S/I and the B/L both show the consignee: edited at once through each, one wins and the
+    other is told to re-read (412), never silently overwritten."""
+    client, trade, _trades = committing
+    si = await client.post(
+        trade.documents,
+        json={"form_type": "UL040", "values": complete_si()},
+        headers=trade.shipper.headers,
+    )
+    bl = await client.post(
+        trade.documents, json={"form_type": "UL150"}, headers=trade.shipper.headers
+    )
+    si_read = await client.get(
+        f"/api/v1/forms/documents/{si.json()['id']}", headers=trade.shipper.headers
+    )
+    bl_read = await client.get(
+        f"/api/v1/forms/documents/{bl.json()['id']}", headers=trade.shipper.headers
+    )
+
+    async def rename(read: httpx.Response, name: str) -> int:
+        values = read.json()["values"] | {"consignee": {"name": name}}
+        response = await client.put(
+            f"/api/v1/forms/documents/{read.json()['id']}",
+            json={"values": values},
+            headers={**trade.shipper.headers, "If-Match": read.headers["etag"]},
+        )
+        return response.status_code
+
+    statuses = await asyncio.gather(rename(si_read, "From S/I"), rename(bl_read, "From B/L"))
+    assert sorted(statuses) == [200, 412]
+    winner = "From S/I" if statuses[0] == 200 else "From B/L"
+    for form in (si, bl):
+        shown = await client.get(
+            f"/api/v1/forms/documents/{form.json()['id']}", headers=trade.shipper.headers
+        )
+        assert shown.json()["values"]["consignee"] == {"name": winner}
