@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -209,10 +210,13 @@ def black_hole_server() -> Iterator[int]:
 
 
 class TestMakeRun:
-    def test_run_comes_up_and_ctrl_c_leaves_nothing_behind(self, tmp_path: Path) -> None:
+    def test_run_comes_up_and_ctrl_c_leaves_nothing_behind(self) -> None:
+        # Not under pytest's tmp dir: another pytest session resets that dir to 0700, which would lock
+        # out the unprivileged user the embedded PostgreSQL runs as when we are root.
+        data_dir = REPO_ROOT / ".data" / f"run-test-{os.getpid()}"
         env = {
             **os.environ,
-            "MINATO_DATA_DIR": str(tmp_path / "data"),
+            "MINATO_DATA_DIR": str(data_dir),
             "MINATO_DB_PREFIX": f"{TEST_DATABASE_PREFIX}_run_{os.getpid()}",
             "MINATO_FREE_PORTS": "1",
         }
@@ -253,6 +257,7 @@ class TestMakeRun:
             if process.poll() is None:
                 process.kill()
                 process.wait()
+            shutil.rmtree(data_dir, ignore_errors=True)
             if os.environ.get("DATABASE_URL"):  # an external server keeps what we made: tidy up
                 for spec in ALL_SERVICES:
                     drop_database(
