@@ -14,6 +14,7 @@ from forms.api.idempotent import idempotent
 from forms.schemas import DocumentRead
 from forms.services import dcsa
 from shared.db import SessionDep
+from shared.errors import PROBLEM_SCHEMA
 
 router = APIRouter(prefix="/api/v1/forms", tags=["DCSA"])
 
@@ -65,10 +66,22 @@ async def import_dcsa(
     )
 
 
-@router.get("/documents/{form_id}/dcsa", summary="Export a form as its DCSA document")
+@router.get(
+    "/documents/{form_id}/dcsa",
+    responses={422: PROBLEM_SCHEMA},
+    summary="Export a form as its DCSA document",
+)
 async def export_dcsa(
-    form_id: uuid.UUID, session: SessionDep, caller: CallerDep, trades: TradesDep
+    form_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    trades: TradesDep,
+    allow_invalid: bool = False,
 ) -> dict[str, Any]:
-    """UL040 → eBL 3.0 ShippingInstructions, MX010 → Booking 2.0, with the shared items merged."""
-    _, document = await dcsa.export_document(session, trades, caller, form_id=form_id)
+    """UL040 → eBL 3.0 ShippingInstructions, MX010 → Booking 2.0, with the shared items merged.
+    Shipping instructions that DCSA's schema would refuse are a 422 listing why, unless
+    ``allow_invalid=true``."""
+    _, document = await dcsa.export_document(
+        session, trades, caller, form_id=form_id, allow_invalid=allow_invalid
+    )
     return document

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from forms.clients.trades import TradesClient
 from forms.domain import dcsa
+from forms.domain.dcsa_schema import shipping_instructions_violations
 from forms.services import documents
 from forms.services.access import require_write, trade_access
 from forms.services.context import Caller
@@ -81,9 +82,22 @@ async def import_document(
     return view, False
 
 
+class DcsaExportInvalid(InvalidInput):
+    code = "dcsa_export_invalid"
+    title = "The form does not yet make a valid DCSA document"
+
+
 async def export_document(
-    session: AsyncSession, trades: TradesClient, caller: Caller, *, form_id: uuid.UUID
+    session: AsyncSession,
+    trades: TradesClient,
+    caller: Caller,
+    *,
+    form_id: uuid.UUID,
+    allow_invalid: bool = False,
 ) -> tuple[str, dict[str, Any]]:
+    """The form as its DCSA document. Shipping instructions are checked against DCSA's JSON Schema
+    first, so a partner never receives one its platform would reject; ``allow_invalid`` returns
+    a draft's export anyway (for review)."""
     view = await documents.get_form(session, trades, caller, form_id)
     target = EXPORT_BY_FORM_TYPE.get(view.form.form_code)
     if target is None:
@@ -91,7 +105,19 @@ async def export_document(
             f"{view.form.form_code} has no DCSA form; exportable: {', '.join(EXPORT_BY_FORM_TYPE)}"
         )
     kind, exporter = target
-    return kind, exporter(view.values)
+    document = exporter(view.values)
+    if kind == "shipping-instructions" and not allow_invalid:
+        violations = shipping_instructions_violations(document)
+        if violations:
+            raise DcsaExportInvalid(
+                "Not valid DCSA eBL 3.0.3 yet: "
+                + ", ".join(violation.json_path for violation in violations[:10]),
+                errors=[
+                    {"field": violation.json_path, "message": violation.message, "type": "dcsa"}
+                    for violation in violations
+                ],
+            )
+    return kind, document
 
 
 __all__ = ["KINDS", "export_document", "import_document"]

@@ -114,6 +114,21 @@ class TestDcsa:
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "values.commodity[0].hsCode"
 
+    async def test_an_si_that_dcsa_would_refuse_is_not_exported_unless_asked(
+        self, client: httpx.AsyncClient, trade: Trade
+    ) -> None:
+        draft = await created_form(client, trade, trade.shipper, "UL040", {"bookingNo": "B1"})
+        url = f"/api/v1/forms/documents/{draft['id']}/dcsa"
+        refused = await client.get(url, headers=trade.shipper.headers)
+        assert refused.status_code == 422
+        assert refused.json()["code"] == "dcsa_export_invalid"
+        assert refused.json()["errors"]
+        assert all(error["type"] == "dcsa" for error in refused.json()["errors"])
+        anyway = await client.get(
+            url, params={"allow_invalid": "true"}, headers=trade.shipper.headers
+        )
+        assert anyway.status_code == 200
+
     async def test_forms_without_a_dcsa_shape_are_not_exported(
         self, client: httpx.AsyncClient, trade: Trade
     ) -> None:
