@@ -304,3 +304,20 @@ def test_a_linked_user_sends_ecr_eda_edc_and_the_permit_comes_back(
     assert [(m["output_info_code"], m["subject"]) for m in messages] == [
         ("SAE0030", declaration_no)
     ]
+
+    # The permit is on the trade itself: its timeline shows it (delivered by the bridge's outbox relay
+    # to the trades service), and the task rule asked for the CY delivery to be arranged.
+    deadline = time.monotonic() + 20
+    while True:
+        timeline = gateway.get(
+            f"/api/v1/trades/{trade_id}/timeline", params={"kind": "naccs.permit"}, headers=user
+        ).json()["items"]
+        if timeline:
+            break
+        assert time.monotonic() < deadline, "the permit never reached the trade's timeline"
+        time.sleep(0.2)
+    assert timeline[0]["source"] == "naccs_bridge"
+    assert declaration_no in timeline[0]["summary"]
+    tasks = gateway.get(f"/api/v1/trades/{trade_id}/tasks", headers=user).json()
+    titles = [task["title"] for task in tasks]
+    assert any("CY" in title for title in titles), titles

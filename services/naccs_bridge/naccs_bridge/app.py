@@ -22,7 +22,7 @@ from naccs_bridge.services.outputs import OutputPoller
 from naccs_bridge.services.runtime import Clock, Runtime, utcnow
 from shared.auth import TokenVerifier
 from shared.http import ServiceClient
-from shared.outbox import OutboxRelay, http_sink
+from shared.outbox import OutboxRelay, fan_out, http_sink
 from shared.service import create_service_app
 from shared.service_auth import ServiceTokenProvider
 
@@ -138,13 +138,18 @@ def create_app(
                 poll_interval_s=settings.worker_poll_interval_s,
             )
             await _run_until_stopped(stack, poller)
-            if settings.events_target:
+            if settings.event_targets:
                 events_http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
                 stack.push_async_callback(events_http.aclose)
                 relay = OutboxRelay(
                     app.state.engine,
                     table=outbox_table,
-                    sink=http_sink(events_http, settings.events_target, token_provider=token),
+                    sink=fan_out(
+                        *(
+                            http_sink(events_http, target, token_provider=token)
+                            for target in settings.event_targets
+                        )
+                    ),
                     source="naccs_bridge",
                 )
                 await _run_until_stopped(stack, relay)

@@ -39,6 +39,8 @@ class Settings(ServiceSettings):
     forms_url: str | None = None  # the trade's forms as a bundle
     notifications_url: str | None = None  # events go to its POST /internal/events
     events_url: str | None = None  # overrides notifications_url + /internal/events
+    # Results and permits also belong on the trade's timeline (and drive its task and status rules).
+    events_to_trades_timeline: bool = True
     token_url: str | None = None
     service_client_id: str | None = None
     service_client_secret: SecretStr | None = None
@@ -52,6 +54,14 @@ class Settings(ServiceSettings):
         if self.notifications_url:
             return self.notifications_url.rstrip("/") + "/internal/events"
         return None
+
+    @property
+    def event_targets(self) -> list[str]:
+        """Every receiver of the bridge's events: notifications, and the trades timeline."""
+        targets = [self.events_target] if self.events_target else []
+        if self.events_to_trades_timeline and self.trades_url:
+            targets.append(self.trades_url.rstrip("/") + "/internal/events")
+        return targets
 
     @model_validator(mode="after")
     def _lease_outlives_a_request(self) -> Self:
