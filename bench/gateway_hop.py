@@ -7,7 +7,9 @@ the numbers are reported as ratios measured in the same run.
 Besides req/s, each run records the CPU time the proxy process (and the upstream) spent per request,
 read from /proc: it is what the hop costs, and it drifts far less than req/s when other work shares the
 machine. ``BENCH_GATEWAYS`` picks the gateway variants (default ``native,aiohttp``: the proxy clients
-of ``GATEWAY_PROXY_CLIENT``); ``gateway`` in the results is the first one.
+of ``GATEWAY_PROXY_CLIENT``); ``gateway`` in the results is the first one. ``BENCH_BASELINE_TREE``
+names a directory holding an older ``shared/`` and ``services/gateway/`` (``git archive <rev> shared
+services/gateway | tar -x -C DIR``): it runs as ``gateway-baseline``, for a before/after in one run.
 """
 
 from __future__ import annotations
@@ -268,6 +270,22 @@ def run(seconds: int = 10, repeats: int = 3, gateways: list[str] | None = None) 
             name = "gateway" if index == 0 else f"gateway-{variant}"
             targets[name] = f"http://127.0.0.1:{port}{path}"
             cpu_groups[name] = {"proxy": procs[-1].pid}
+            wait_http(f"http://127.0.0.1:{port}/healthz")
+        baseline_tree = os.environ.get("BENCH_BASELINE_TREE")
+        if baseline_tree:
+            port = free_port()
+            tree = Path(baseline_tree)
+            pythonpath = os.pathsep.join([str(tree / "shared"), str(tree / "services" / "gateway")])
+            procs.append(
+                subprocess.Popen(
+                    gateway_argv(python, "uvicorn", port),
+                    cwd=REPO_ROOT,
+                    env={**env, "PYTHONPATH": pythonpath},
+                    start_new_session=True,
+                )
+            )
+            targets["gateway-baseline"] = f"http://127.0.0.1:{port}{path}"
+            cpu_groups["gateway-baseline"] = {"proxy": procs[-1].pid}
             wait_http(f"http://127.0.0.1:{port}/healthz")
         for name, group in cpu_groups.items():
             if name != "uvicorn-floor":
