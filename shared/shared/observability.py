@@ -86,6 +86,10 @@ def configure_logging(*, service: str, level: str = "INFO", json_logs: bool = Tr
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=level.upper(), stream=sys.stdout, format="%(message)s")
+    # httpx logs every request at INFO: pollers would drown the useful lines. Our own access log and
+    # the callers' errors say what matters.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
 
 
 def _orjson_dumps(obj: Any, **_: Any) -> str:
