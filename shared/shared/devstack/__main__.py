@@ -8,7 +8,13 @@ import sys
 import time
 from types import FrameType
 
-from shared.devstack.stack import ALL_SERVICES, Stack, options_from_env
+from shared.devstack.stack import (
+    ALL_SERVICES,
+    DEMO_OPERATOR_EMAIL,
+    DEMO_OPERATOR_PASSWORD,
+    Stack,
+    options_from_env,
+)
 
 
 class _Stop(Exception):
@@ -33,6 +39,7 @@ def run() -> int:
             f"  Gateway:   {stack.gateway_url}\n"
             f"  API docs:  {stack.gateway_url}/docs\n"
             f"  Mail sink: {stack.processes['smtp-sink'].url}/messages\n"
+            f"  Demo login (platform operator): {DEMO_OPERATOR_EMAIL} / {DEMO_OPERATOR_PASSWORD}\n"
             "Press Ctrl-C to stop.",
             flush=True,
         )
