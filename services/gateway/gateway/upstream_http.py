@@ -109,6 +109,7 @@ class Connection(asyncio.Protocol):
         self._informational = False
         self._framed = False  # Content-Length or Transfer-Encoding seen
         self._no_body = False  # answer to HEAD
+        self._extra = False  # bytes of a further message after the complete response
 
     # -- asyncio.Protocol --------------------------------------------------------------------------
 
@@ -146,8 +147,8 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if self.parser is not None and not self.complete and self.error is None:
-            if self.headers_done and not self._framed and not self._informational:
-                self.complete = True  # a body delimited by the end of the connection
+            if exc is None and self.headers_done and not self._framed and not self._informational:
+                self.complete = True  # a body delimited by the (orderly) end of the connection
                 self.keep_alive = False
             else:
                 self.error = UpstreamClosed(
@@ -172,7 +173,15 @@ class Connection(asyncio.Protocol):
 
     # -- httptools callbacks -----------------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        if self.complete:
+            # A second answer to one request (in the same read): never let it touch the first one.
+            self.keep_alive = False
+            self._extra = True
+
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._extra:
+            return
         name = name.lower()
         if name == b"content-length" or name == b"transfer-encoding":
             self._framed = True
@@ -180,6 +189,8 @@ class Connection(asyncio.Protocol):
             self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        if self._extra:
+            return
         assert self.parser is not None
         status = self.parser.get_status_code()
         if 100 <= status < 200:
@@ -201,6 +212,8 @@ class Connection(asyncio.Protocol):
             self.buffered += len(body)
 
     def on_message_complete(self) -> None:
+        if self._extra:
+            return
         if self._informational:
             self._informational = False
             return

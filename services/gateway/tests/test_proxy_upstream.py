@@ -121,6 +121,12 @@ async def close_after_answer(method: bytes, path: bytes, writer: Writer) -> bool
     return False  # the upstream ends keep-alive without saying so
 
 
+async def two_answers(method: bytes, path: bytes, writer: Writer) -> bool:
+    await ok(method, path, writer)
+    writer.write(b"HTTP/1.1 418 I'm a teapot\r\ncontent-length: 5\r\nx-evil: 1\r\n\r\nteapo")
+    return True
+
+
 async def read_until_close(method: bytes, path: bytes, writer: Writer) -> bool:
     writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nno length, ends with the connection")
     return False
@@ -136,6 +142,7 @@ async def raw_upstream() -> AsyncIterator[RawUpstream]:
             b"/api/v1/raw/large": large,
             b"/api/v1/raw/close-after": close_after_answer,
             b"/api/v1/raw/eof-body": read_until_close,
+            b"/api/v1/raw/two-answers": two_answers,
         }
     )
     server = await asyncio.start_server(upstream.serve, "127.0.0.1", 0)
@@ -257,6 +264,20 @@ class TestFraming:
     ) -> None:
         response = await client.get("/api/v1/raw/ok", headers={**auth, "X-Request-ID": "rid-7"})
         assert response.headers.get_list("x-request-id") == ["rid-7"]
+
+
+class TestMisbehavingUpstream:
+    async def test_a_second_answer_to_one_request_is_dropped_with_its_connection(
+        self, client: httpx.AsyncClient, auth: dict[str, str], raw_upstream: RawUpstream
+    ) -> None:
+        first = await client.get("/api/v1/raw/two-answers", headers=auth)
+        assert first.status_code == 200
+        assert first.json() == {"ok": True}
+        assert "x-evil" not in first.headers
+        after = await client.get("/api/v1/raw/ok", headers=auth)
+        assert after.status_code == 200
+        assert after.json() == {"ok": True}
+        assert raw_upstream.connections == 2
 
 
 class TestConnectionReuse:
