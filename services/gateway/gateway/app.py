@@ -158,10 +158,8 @@ async def bootstrap_identity(app: FastAPI, identity: IdentityRuntime) -> None:
     if provisioned:
         log.info("service_clients_provisioned", clients=provisioned)
     if demo is not None:
-        # Printed on purpose, in dev only: the first thing a person running `make run` needs.
-        log.warning(
-            "demo_operator_ready", email=demo[0], password=demo[1], login="POST /api/v1/auth/login"
-        )
+        # Dev only. The password itself is never logged: `make run` prints it in its banner.
+        log.warning("demo_operator_ready", email=demo[0], login="POST /api/v1/auth/login")
 
 
 def key_retention_s(settings: Settings) -> float:
