@@ -465,8 +465,7 @@ def test_configured_values_parse_and_the_prod_guard_holds(
         refused = re.findall(r"(\w+) still has its development default", str(exc))
         unset = [f"{prefix}{field.upper()}" for field in refused]
         if unset and not set(unset) & set(env):
-            # A secret added to Settings before deploy/ learns it: shown, not blocking.
-            pytest.skip(f"{package}: deploy/ ({source}) does not set {unset} yet")
+            pytest.fail(f"{package}: deploy/ ({source}) does not set {unset}")
         raise
     assert settings.environment == "prod"
     assert settings.database_url
@@ -540,9 +539,9 @@ def test_service_urls_point_at_the_services(package: str) -> None:
                 unset.append(f"{where}: {key}")
             else:
                 assert env[key] == url, f"{where}: {key}"
-    if unset:
-        # A field added to Settings before deploy/ learns it: shown in the summary, not blocking.
-        pytest.skip(f"{package} declares URLs deploy/ does not set yet: {unset}")
+    # A service that declares another service's URL but is not given it in deploy/ would run with a
+    # missing link in production: that fails here, in the commit that adds the field.
+    assert not unset, f"{package} declares URLs deploy/ does not set: {unset}"
 
 
 def test_service_clients_match_the_gateway() -> None:
