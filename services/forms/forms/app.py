@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from datetime import timedelta
 
@@ -21,7 +20,7 @@ from forms.services import housekeeping
 from forms.services.context import Clock, IdFactory, utcnow
 from shared.auth import TokenVerifier
 from shared.http import ServiceClient
-from shared.outbox import EventEnvelope, OutboxRelay, Sink, http_sink
+from shared.outbox import OutboxRelay, Sink, fan_out, http_sink
 from shared.service import StartupHook, create_service_app
 from shared.service_auth import ServiceTokenProvider
 
@@ -85,17 +84,6 @@ async def _service_token_source(settings: Settings, stack: AsyncExitStack) -> To
     return StaticToken(static)
 
 
-def fan_out(sinks: Sequence[Sink]) -> Sink:
-    """Every sink gets the event; a failure anywhere retries it everywhere (receivers deduplicate
-    by event id, so a repeat is harmless)."""
-
-    async def deliver(event: EventEnvelope) -> None:
-        for each in sinks:
-            await each(event)
-
-    return deliver
-
-
 def _relay_hook(settings: Settings, sink: Sink | None, clock: Clock) -> StartupHook:
     async def start_relay(app: FastAPI, stack: AsyncExitStack) -> None:
         engine = getattr(app.state, "engine", None)
@@ -106,10 +94,10 @@ def _relay_hook(settings: Settings, sink: Sink | None, clock: Clock) -> StartupH
             client = httpx.AsyncClient(timeout=httpx.Timeout(settings.events_timeout_s))
             stack.push_async_callback(client.aclose)
             deliver = fan_out(
-                [
+                *(
                     http_sink(client, target, token_provider=app.state.service_token)
                     for target in settings.event_targets
-                ]
+                )
             )
         relay = OutboxRelay(
             engine,

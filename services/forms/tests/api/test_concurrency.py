@@ -13,9 +13,9 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from forms.app import create_app, fan_out
+from forms.app import create_app
 from forms.clients.service_token import StaticToken
-from shared.outbox import EventEnvelope, http_sink
+from shared.outbox import EventEnvelope, fan_out, http_sink
 from shared.testing.plugin import asgi_client
 from shared.testing.tokens import TestIssuer
 from trades.app import create_app as create_trades_app
@@ -69,14 +69,12 @@ async def committing(
         # service (its timeline) over HTTP in process, and a list standing in for notifications.
         events_http = httpx.AsyncClient(transport=transport, base_url="http://trades.internal")
         sink = fan_out(
-            [
-                collect,
-                http_sink(
-                    events_http,
-                    "http://trades.internal/internal/events",
-                    token_provider=service_token,
-                ),
-            ]
+            collect,
+            http_sink(
+                events_http,
+                "http://trades.internal/internal/events",
+                token_provider=service_token,
+            ),
         )
         app = create_app(
             forms_settings(database_url).model_copy(update={"outbox_poll_interval_s": 0.1}),
