@@ -79,6 +79,14 @@ _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
 PROXY_CLIENTS = ("native", "aiohttp")
 
 
+class ClientGone(Exception):
+    """The caller disconnected before its request body was complete: nobody to answer."""
+
+
+# Counted under this status when the caller left mid-upload (nginx's convention).
+CLIENT_CLOSED_REQUEST = 499
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     code = "payload_too_large"
@@ -196,6 +204,8 @@ class UpstreamProxy:
         except AppError as exc:
             await _send_problem(send, scope, exc, id_header)
             return exc.status_code
+        except ClientGone:
+            return CLIENT_CLOSED_REQUEST
 
     async def _authenticate(self, scope: Scope) -> None:
         verifier = getattr(self._verifier_ref, "token_verifier", None)
@@ -209,9 +219,11 @@ class UpstreamProxy:
         await verifier.verify(bearer_token_from_header(header))
 
     async def _read_body(
-        self, receive: Receive, too_large: list[bool]
+        self, receive: Receive, too_large: list[bool], gone: list[bool] | None = None
     ) -> bytes | AsyncIterator[bytes]:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
         first: bytes = message.get("body", b"")
         if not message.get("more_body", False):
             if len(first) > self.max_body_bytes:
@@ -224,6 +236,10 @@ class UpstreamProxy:
             yield first
             while True:
                 msg = await receive()
+                if msg["type"] == "http.disconnect":
+                    if gone is not None:
+                        gone[0] = True  # aiohttp wraps what we raise; the flag survives
+                    raise ClientGone  # never pass a cut-short body on as if it were whole
                 chunk = msg.get("body", b"")
                 seen += len(chunk)
                 if seen > limit:
@@ -433,8 +449,8 @@ class UpstreamProxy:
             target += "?" + query.decode("latin-1")
         method = scope["method"]
         self._check_content_length(scope)
-        too_large = [False]
-        body = await self._read_body(receive, too_large)
+        too_large, gone = [False], [False]
+        body = await self._read_body(receive, too_large, gone)
         headers = self._upstream_headers(scope)
         url = URL(target, encoded=True)
         attempts = 2 if method in IDEMPOTENT and isinstance(body, bytes) else 1
@@ -447,6 +463,8 @@ class UpstreamProxy:
             except PayloadTooLarge:
                 raise
             except aiohttp.ServerDisconnectedError as exc:
+                if gone[0]:
+                    raise ClientGone from exc
                 if too_large[0]:
                     raise PayloadTooLarge(f"The limit is {self.max_body_bytes} bytes") from exc
                 # A pooled connection closed under us before any answer: safe to retry idempotent calls.
@@ -456,6 +474,8 @@ class UpstreamProxy:
             except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
                 raise UpstreamTimeout(f"{route.service} did not answer in time") from exc
             except aiohttp.ClientError as exc:
+                if gone[0]:
+                    raise ClientGone from exc
                 if too_large[0]:
                     raise PayloadTooLarge(f"The limit is {self.max_body_bytes} bytes") from exc
                 raise UpstreamUnavailable(f"{route.service} is unavailable") from exc

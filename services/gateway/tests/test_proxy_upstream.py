@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from starlette.types import Message
 
 from gateway.app import create_app
 from gateway.config import Settings
@@ -334,6 +335,49 @@ class TestFailures:
         assert response.status_code == 504
         assert response.json()["code"] == "upstream_timeout"
         assert time.monotonic() - started < 1.5
+
+
+class TestClientGone:
+    async def test_a_caller_leaving_mid_upload_is_not_forwarded_as_a_whole_body(
+        self, gateway: FastAPI, auth: dict[str, str], raw_upstream: RawUpstream
+    ) -> None:
+        messages: Iterator[Message] = iter(
+            [
+                {"type": "http.request", "body": b"part", "more_body": True},
+                {"type": "http.disconnect"},
+            ]
+        )
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return next(messages)
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/api/v1/raw/ok",
+            "raw_path": b"/api/v1/raw/ok",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"gateway"),
+                (b"authorization", auth["Authorization"].encode()),
+                (b"content-length", b"100"),
+            ],
+            "client": ("127.0.0.1", 1234),
+            "server": ("127.0.0.1", 8000),
+        }
+        async with LifespanManager(gateway) as manager:
+            await manager.app(scope, receive, send)
+            await asyncio.sleep(0.05)
+        assert sent == []  # nobody to answer
+        assert raw_upstream.requests == 0  # the upstream never got a complete request
 
 
 class TestLargeBodies:
