@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -78,3 +78,9 @@ def sign_with_gateway_key(stack: Stack, **claims: Any) -> str:
 @pytest.fixture
 def auth_headers(stack: Stack) -> dict[str, str]:
     return {"Authorization": f"Bearer {sign_with_gateway_key(stack, org=str(uuid.uuid4()))}"}
+
+
+@pytest.fixture
+def sign(stack: Stack) -> Callable[..., str]:
+    """``sign(org=..., forms=...)``: a token signed with the running gateway's key."""
+    return lambda **claims: sign_with_gateway_key(stack, **claims)
