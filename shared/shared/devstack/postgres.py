@@ -13,6 +13,9 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# pgserver hands every caller in a process the same server object and stops it at the first
+# cleanup() of that process; our handles count their users so the last one stops it.
+_embedded_users: dict[Path, int] = {}
 
 
 @dataclass
@@ -27,10 +30,15 @@ class PostgresHandle:
         return database_url(self.admin_url, database)
 
     def release(self) -> None:
-        """Stop the embedded server if this process was its last user (pgserver keeps the count)."""
-        if self._server is not None:
-            self._server.cleanup()
-            self._server = None
+        """Let go of the server; the embedded one stops when no handle and no other process uses it."""
+        if self._server is None:
+            return
+        key = Path(self._server.pgdata)
+        _embedded_users[key] -= 1
+        if _embedded_users[key] == 0:
+            del _embedded_users[key]
+            self._server.cleanup()  # pgserver stops it unless another process still uses it
+        self._server = None
 
 
 def database_url(admin_url: str, database: str) -> str:
@@ -46,6 +54,8 @@ def start_postgres(data_dir: Path, *, external_url: str | None = None) -> Postgr
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
+    key = Path(server.pgdata)
+    _embedded_users[key] = _embedded_users.get(key, 0) + 1
     return PostgresHandle(admin_url=server.get_uri("postgres"), embedded=True, _server=server)
 
 
