@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from bench import gateway_hop
+from bench import ecr_encode, gateway_hop
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -74,6 +74,18 @@ def markdown(report: dict[str, Any]) -> str:
         if key.startswith("gateway-"):
             lines.append(f"- {key.replace('_', ' ')}: {value:.2f} ×")
     lines.append("")
+    ecr = report["scenarios"].get("ecr_encode")
+    if ecr:
+        lines += [
+            "## S/I + booking → ECR telegram (prefill, validate, encode), one core",
+            "",
+            "| target | measured | verdict |",
+            "|---|---|---|",
+            f"| ≥ 10,000 telegrams/s | {ecr['telegrams_per_cpu_second']:,.0f} /s "
+            f"({ecr['microseconds_each']:.0f} µs each, {ecr['telegram_bytes']} bytes) | "
+            f"{'met' if ecr['met'] else 'missed'} |",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -89,7 +101,8 @@ def main() -> None:
                 seconds=seconds,
                 repeats=repeats,
                 gateways=[g for g in os.environ.get("BENCH_GATEWAYS", "").split(",") if g],
-            )
+            ),
+            "ecr_encode": ecr_encode.run(seconds=float(seconds)),
         },
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
