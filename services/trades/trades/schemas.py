@@ -288,7 +288,8 @@ class IncomingEvent(BaseModel):
     version: int = Field(ge=1)
     occurred_at: datetime
     source: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    trade_id: uuid.UUID
+    # None only for events about many trades (``vessel_schedule.updated``: matched by vessel/voyage).
+    trade_id: uuid.UUID | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -98,6 +98,7 @@ class Trade(TradesBase):
             postgresql_where=text("owner_reference IS NOT NULL"),
         ),
         Index("ix_trade_vessel_voyage", "vessel_call_sign", "voyage_no"),
+        Index("ix_trade_voyage_no", "voyage_no"),  # schedule updates: by voyage, then vessel
         Index("ix_trade_search_vector", "search_vector", postgresql_using="gin"),
     )
 

@@ -12,8 +12,10 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.errors import InvalidInput, field_error
 from trades.db import repositories as repo
 from trades.db.models import TimelineEntry
+from trades.domain import schedules
 from trades.domain import tasks as task_service
 from trades.domain import trades as trade_service
 from trades.domain.access import TradeAccess
@@ -163,6 +165,12 @@ async def record_external_event(
 
     A replayed event is acknowledged (so the sender stops retrying) but changes nothing.
     """
+    if event.type == schedules.EVENT_TYPE:
+        return await schedules.apply_vessel_schedule(session, runtime=runtime, event=event)
+    if event.trade_id is None:
+        raise InvalidInput(
+            "This event names no trade", errors=[field_error(["trade_id"], "required")]
+        )
     trade = await repo.get_trade(session, event.trade_id, for_update=True)
     if trade is None:
         raise TradeNotFound()
