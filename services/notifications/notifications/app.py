@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import httpx
 import structlog
 from fastapi import FastAPI
 from pydantic import BaseModel, Field, create_model
@@ -16,6 +18,7 @@ from notifications.api import events, inbox, internal, partners, webhooks
 from notifications.clients.forms import FormsGateway, HttpFormsGateway, NoFormsGateway
 from notifications.clients.trades import HttpTradeDirectory, NoTradeDirectory, TradeDirectory
 from notifications.config import Settings
+from notifications.db.models import outbox_table
 from notifications.domain.catalogue import CATALOGUE
 from notifications.domain.delivery import Dispatcher, make_delivery_http_client
 from notifications.domain.mail import Mailer
@@ -23,6 +26,7 @@ from notifications.domain.runtime import Runtime
 from notifications.domain.secrets import SecretBox
 from shared.auth import TokenVerifier
 from shared.http import ServiceClient
+from shared.outbox import OutboxRelay, Sink, http_sink
 from shared.service import create_service_app
 from shared.service_auth import ServiceTokenProvider
 
@@ -69,6 +73,54 @@ def _document_webhooks(app: FastAPI) -> None:
         )(receiver)
 
 
+async def _start_relay(
+    app: FastAPI,
+    stack: AsyncExitStack,
+    settings: Settings,
+    runtime: Runtime,
+    sink: Sink | None,
+    token: Callable[[], Awaitable[str | None]],
+) -> None:
+    """The outbox relay: events for trades, delivered at least once (trades dedupes by event id)."""
+    engine = getattr(app.state, "engine", None)
+    if not settings.outbox_relay_enabled or engine is None:
+        return
+    deliver = sink
+    if deliver is None:
+        if not settings.trades_url:
+            log.warning("outbox_relay_not_started", reason="no trades_url")
+            return
+        client = httpx.AsyncClient(timeout=httpx.Timeout(settings.outbox_timeout_s))
+        stack.push_async_callback(client.aclose)
+        deliver = http_sink(
+            client, settings.trades_url.rstrip("/") + "/internal/events", token_provider=token
+        )
+    relay = OutboxRelay(
+        engine,
+        table=outbox_table,
+        sink=deliver,
+        source=settings.service_name,
+        batch_size=settings.outbox_batch_size,
+        lease=timedelta(seconds=settings.outbox_lease_s),
+        max_attempts=settings.outbox_max_attempts,
+        poll_interval_s=settings.outbox_poll_interval_s,
+        clock=runtime.now,
+    )
+    app.state.outbox_relay = relay
+    task = asyncio.create_task(relay.run(), name="notifications-outbox-relay")
+
+    async def stop_relay() -> None:
+        relay.stop()
+        try:
+            await asyncio.wait_for(task, timeout=10)
+        except (TimeoutError, asyncio.CancelledError):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    stack.push_async_callback(stop_relay)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -76,7 +128,9 @@ def create_app(
     runtime: Runtime | None = None,
     trades: TradeDirectory | None = None,
     forms: FormsGateway | None = None,
+    event_sink: Sink | None = None,
 ) -> FastAPI:
+    """``event_sink`` replaces the HTTP delivery of the outbox (default: trades' /internal/events)."""
     settings = settings or Settings()
     runtime = runtime or Runtime()
 
@@ -133,6 +187,7 @@ def create_app(
             trades=trade_directory,
         )
         app.state.dispatcher = dispatcher
+        await _start_relay(app, stack, settings, runtime, event_sink, service_token)
         if settings.dispatcher_enabled:
             task = asyncio.create_task(dispatcher.run(), name="notifications-dispatcher")
 

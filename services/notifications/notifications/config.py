@@ -38,6 +38,15 @@ class Settings(ServiceSettings):
     forms_url: str | None = None
     service_token: SecretStr | None = None
 
+    # Outbox relay: events for other services (vessel_schedule.updated to trades' /internal/events).
+    # Off without ``trades_url``; the rows then wait in the outbox.
+    outbox_relay_enabled: bool = True
+    outbox_poll_interval_s: float = Field(default=2.0, gt=0)
+    outbox_batch_size: int = Field(default=100, ge=1, le=1000)
+    outbox_lease_s: float = Field(default=60.0, gt=0)
+    outbox_max_attempts: int = Field(default=20, ge=1)
+    outbox_timeout_s: float = Field(default=10.0, gt=0)
+
     # Outbound webhooks.
     webhook_allow_private_targets: bool = False  # only for development and tests (SSRF guard off)
     webhook_timeout_s: float = Field(default=15.0, gt=0, le=30)

@@ -240,6 +240,7 @@ class VesselSchedulePush(Strict):
 
     message_id: str = Field(min_length=1, max_length=100)
     vessel_name: str = Field(min_length=1, max_length=35)
+    vessel_call_sign: str | None = Field(default=None, min_length=1, max_length=9)
     voyage: str = Field(min_length=1, max_length=17)
     port: str = Field(pattern=r"^[A-Z]{2}[A-Z0-9]{3}$")
     eta: AwareDatetime | None = None

@@ -37,6 +37,7 @@ from shared.testing.tokens import TestIssuer
 
 SERVICE_TOKEN = "test-service-token-for-trades"
 TABLES = (
+    "outbox_message",
     "webhook_attempts",
     "webhook_deliveries",
     "webhook_endpoints",
@@ -280,6 +281,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "access_log": False,
         "webhook_allow_private_targets": True,
         "dispatcher_enabled": False,
+        "outbox_relay_enabled": False,
         "service_token": SERVICE_TOKEN,
         "webhook_retry_schedule_s": (0, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01),
         "webhook_retry_jitter": 0.0,

@@ -25,11 +25,16 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, make_metadata
+from shared.outbox import make_outbox_table
 
 
 class NotificationsBase(Base):
     __abstract__ = True
     metadata = make_metadata()
+
+
+# Events for other services (today: vessel_schedule.updated to trades), written with the change.
+outbox_table = make_outbox_table(NotificationsBase.metadata)
 
 
 def _tz() -> DateTime:

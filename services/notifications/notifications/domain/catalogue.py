@@ -140,6 +140,7 @@ class NaccsData(EventData):
 
 class VesselScheduleData(EventData):
     vessel_name: str
+    vessel_call_sign: str | None = None
     voyage: str
     port: str = Field(description="UN/LOCODE")
     eta: datetime | None = None

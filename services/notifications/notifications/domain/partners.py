@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.clients.trades import TradeDirectory
-from notifications.db.models import InboundMessage, ReceivingSlip
+from notifications.db.models import InboundMessage, ReceivingSlip, outbox_table
 from notifications.db.repositories import PartnerRepository
 from notifications.domain.events import EventIntake, record_own_event
 from notifications.domain.membership import member_can_access
@@ -24,10 +24,15 @@ from notifications.schemas import (
     ShippingInstructionsPush,
     VesselSchedulePush,
 )
+from shared import outbox
 from shared.errors import InvalidInput, NotFound, field_error
 
 TRADEWALTZ = "tradewaltz"
 COLINS = "colins"
+
+# For trades (POST /internal/events): they move ETD/ETA of the trades on that vessel and voyage.
+VESSEL_SCHEDULE_TOPIC = "vessel_schedule.updated"
+VESSEL_SCHEDULE_VERSION = 1
 
 
 class PartnerInbound:
@@ -113,6 +118,38 @@ class PartnerInbound:
         message.event_id = event_id
         await self.session.flush()
 
+    async def _to_trades(
+        self, message: InboundMessage, *, fields: dict[str, Any], partner: str
+    ) -> None:
+        """The outbox row for trades, in this transaction: it exists iff the push was recorded."""
+        payload = {
+            "vessel_call_sign": None,
+            "vessel_name": None,
+            "voyage": None,
+            "port": None,
+            "etd": None,
+            "eta": None,
+            "cy_open_at": None,
+            "cy_cut_off_at": None,
+            **fields,
+            "partner": partner,
+            "org_id": message.org_id,
+            "client_id": message.client_id,
+            "source_message_id": message.partner_message_id,
+            "inbound_id": str(message.id),
+            "received_at": message.created_at.isoformat(),
+        }
+        await outbox.add_event(
+            self.session,
+            table=outbox_table,
+            topic=VESSEL_SCHEDULE_TOPIC,
+            version=VESSEL_SCHEDULE_VERSION,
+            payload=payload,
+            trade_id=None,
+            event_id=self.runtime.new_id(),
+            occurred_at=message.created_at,
+        )
+
     async def push_shipping_instructions(
         self, org_id: str, client_id: str, push: ShippingInstructionsPush
     ) -> tuple[InboundMessage, bool]:
@@ -163,6 +200,18 @@ class PartnerInbound:
             await self._emit(
                 message, event_type="vessel_schedule.updated", trade_id=None, data=data
             )
+            await self._to_trades(
+                message,
+                partner=COLINS,
+                fields={
+                    "vessel_call_sign": push.vessel_call_sign,
+                    "vessel_name": push.vessel_name,
+                    "voyage": push.voyage,
+                    "port": push.port,
+                    "etd": payload["etd"],
+                    "eta": payload["eta"],
+                },
+            )
         return message, created
 
     async def push_cy_availability(
@@ -185,6 +234,17 @@ class PartnerInbound:
             await self._emit(
                 message, event_type="cy_availability.updated", trade_id=None, data=data
             )
+            if push.voyage and push.vessel_name:
+                await self._to_trades(
+                    message,
+                    partner=COLINS,
+                    fields={
+                        "vessel_name": push.vessel_name,
+                        "voyage": push.voyage,
+                        "cy_open_at": payload["cy_open_at"],
+                        "cy_cut_off_at": payload["cy_cut_at"],
+                    },
+                )
         return message, created
 
     async def get(self, org_id: str, inbound_id: uuid.UUID) -> InboundMessage:
