@@ -10,7 +10,7 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 
-from naccs_bridge.api import catalogue, forms, master, sends, usage
+from naccs_bridge.api import catalogue, forms, master, queue, sends, usage
 from naccs_bridge.clients.forms import FormsServiceBundle, NoTradeForms, TradeForms
 from naccs_bridge.clients.identity import CredentialsProvider, GatewayCredentials, StaticCredentials
 from naccs_bridge.clients.naccs import HttpNaccsChannel, NaccsChannel, NoNaccsChannel
@@ -158,7 +158,14 @@ def create_app(
         settings,
         title="Minato NACCS bridge: business codes, field maps, telegrams, send queue, results",
         description="Minato NACCS bridge: business codes, field maps, telegrams, send queue, results.",
-        routers=[catalogue.router, forms.router, sends.router, master.router, usage.router],
+        routers=[
+            catalogue.router,
+            forms.router,
+            sends.router,
+            queue.router,
+            master.router,
+            usage.router,
+        ],
         on_startup=[start],
         token_verifier=token_verifier,
     )

@@ -148,6 +148,25 @@ class SendView(BaseModel):
     result: SendResult | None
 
 
+class QueueSend(SendView):
+    org_id: str
+
+
+class QueueState(BaseModel):
+    status: str
+    count: int
+    oldest_created_at: datetime
+    oldest_age_s: float  # seconds since the oldest send in this state was queued
+
+
+class QueueOverview(BaseModel):
+    """The send queue across organisations (platform operators)."""
+
+    depth: int  # sends not finished yet: queued, sending or sent (awaiting the result)
+    states: list[QueueState]
+    items: list[QueueSend]  # oldest first
+
+
 class UsageCount(BaseModel):
     sent: int = 0
     accepted: int = 0
