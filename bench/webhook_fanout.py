@@ -1,0 +1,252 @@
+"""Webhook fan-out: a burst of events through the real intake, signed deliveries to a local receiver.
+
+Target (issue 9): >= 1,000 signed deliveries/s, none lost. The whole system runs (``bench.full_stack``),
+with the one setting a single machine needs: ``NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS=true`` (the
+receiver is on 127.0.0.1); everything else is the service's defaults. One organisation subscribes
+``BENCH_WEBHOOK_ENDPOINTS`` endpoints (default 10) to ``vessel_schedule.*``; ``BENCH_WEBHOOK_EVENTS``
+events (default 1,000) are published the way the outbox relays publish them: ``POST /internal/events``
+on the notifications service with a service token from the gateway's client-credentials grant, several
+at a time. The receiver (``bench.webhook_receiver``, its own process) verifies every signature with the
+``standardwebhooks`` library and counts each (endpoint, webhook-id).
+
+Measured: deliveries/s from the first to the last delivery at the receiver, lost (expected and never
+verified) and duplicate deliveries, bad signatures, the intake's events/s, and the notifications
+process's CPU per delivery. ``BENCH_WEBHOOK_BASELINE_REV=<git rev>`` also runs that revision's
+``services/notifications`` (restarted in the same system, same endpoints) for a before/after in one run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.full_stack import (
+    Receiver,
+    restart_with,
+    running_receiver,
+    running_system,
+    service_token,
+    signed_token,
+)
+from bench.gateway_hop import process_group_cpu_s
+from shared.devstack.stack import REPO_ROOT, Stack
+
+TARGET_DELIVERIES_PER_S = 1000.0
+WEBHOOKS = "/api/v1/notifications/webhooks"
+
+
+def schedule_event(org: str, index: int) -> dict[str, Any]:
+    """A ``vessel_schedule.updated`` for one organisation, as notifications' own Colins intake emits."""
+    return {
+        "id": str(uuid.uuid4()),
+        "type": "vessel_schedule.updated",
+        "version": 1,
+        "occurred_at": dt.datetime.now(dt.UTC).isoformat(),
+        "source": "bench",
+        "trade_id": None,
+        "org_ids": [org],
+        "data": {"vessel_name": "MINATO MARU", "voyage": f"{index % 1000:03d}E", "port": "JPTYO"},
+    }
+
+
+async def publish(
+    url: str, token: str, events: list[dict[str, Any]], concurrency: int
+) -> dict[str, float]:
+    """Publish like a relay: each event until the service accepts it (201, or 200 for a replay)."""
+    queue = list(reversed(events))
+    retries = 0
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal retries
+        while queue:
+            event = queue.pop()
+            while True:
+                try:
+                    response = await client.post(url, json=event)
+                    if response.status_code in (200, 201):
+                        break
+                except httpx.HTTPError:
+                    pass
+                retries += 1
+                await asyncio.sleep(0.1)
+
+    started = time.perf_counter()
+    async with httpx.AsyncClient(
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+        limits=httpx.Limits(max_connections=concurrency),
+    ) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "events_per_s": len(events) / seconds, "retries": float(retries)}
+
+
+def wait_for_deliveries(
+    receiver: Receiver, expected: int, idle_timeout_s: float = 30.0, timeout_s: float = 600.0
+) -> dict[str, Any]:
+    """Until every expected delivery arrived, or nothing new arrived for ``idle_timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    last_count, last_change = -1, time.monotonic()
+    while True:
+        stats = receiver.stats()
+        if stats["unique"] >= expected:
+            time.sleep(1.0)  # late duplicates would show here
+            return receiver.stats(with_ids=True)
+        if stats["unique"] != last_count:
+            last_count, last_change = stats["unique"], time.monotonic()
+        now = time.monotonic()
+        if now - last_change > idle_timeout_s or now > deadline:
+            return receiver.stats(with_ids=True)
+        time.sleep(0.25)
+
+
+def burst(
+    stack: Stack,
+    receiver: Receiver,
+    *,
+    org: str,
+    hook_paths: list[str],
+    events: int,
+    concurrency: int,
+) -> dict[str, Any]:
+    notifications = stack.processes["notifications"]
+    intake = notifications.url + "/internal/events"
+    token = service_token(stack, "trades")
+    # Warm-up: connections, caches, the dispatcher's first poll; then count from zero.
+    warm = [schedule_event(org, i) for i in range(20)]
+    asyncio.run(publish(intake, token, warm, concurrency))
+    wait_for_deliveries(receiver, len(warm) * len(hook_paths), idle_timeout_s=15)
+    receiver.reset()
+
+    batch = [schedule_event(org, i) for i in range(events)]
+    expected = events * len(hook_paths)
+    cpu_before = process_group_cpu_s(notifications.process.pid)
+    published_at = time.time()
+    intake_result = asyncio.run(publish(intake, token, batch, concurrency))
+    stats = wait_for_deliveries(receiver, expected)
+    cpu_s = process_group_cpu_s(notifications.process.pid) - cpu_before
+
+    wanted = {str(e["id"]) for e in batch}
+    seen = {path: set(stats["ids"].get(path, [])) for path in hook_paths}
+    lost = sum(len(wanted - ids) for ids in seen.values())
+    strangers = sum(len(ids - wanted) for ids in seen.values())
+    first, last = stats["first_at"], stats["last_at"]
+    window = (last - first) if first is not None and last is not None else 0.0
+    rate = (stats["unique"] - 1) / window if window > 0 else 0.0
+    return {
+        "events": events,
+        "endpoints": len(hook_paths),
+        "expected_deliveries": expected,
+        "delivered": stats["unique"],
+        "lost": lost,
+        "unexpected_ids": strangers,
+        "duplicates": stats["duplicates"],
+        "bad_signatures": stats["bad_signatures"],
+        "deliveries_per_s": round(rate, 1),
+        "first_to_last_delivery_s": round(window, 3),
+        "publish_to_last_delivery_s": round(last - published_at, 3) if last else None,
+        "intake_events_per_s": round(intake_result["events_per_s"], 1),
+        "intake_seconds": round(intake_result["seconds"], 3),
+        "intake_retries": intake_result["retries"],
+        "notifications_cpu_s": round(cpu_s, 2),
+        "notifications_cpu_us_per_delivery": round(cpu_s * 1e6 / stats["unique"], 1)
+        if stats["unique"]
+        else None,
+    }
+
+
+def baseline_tree(rev: str, into: Path) -> Path:
+    """``services/notifications`` at ``rev``, to put first on the restarted process's PYTHONPATH."""
+    archive = subprocess.run(
+        ["git", "archive", rev, "services/notifications"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "services" / "notifications"
+
+
+def run(
+    events: int | None = None, endpoints: int | None = None, baseline_rev: str | None = None
+) -> dict[str, Any]:
+    events = events or int(os.environ.get("BENCH_WEBHOOK_EVENTS", "1000"))
+    endpoints = endpoints or int(os.environ.get("BENCH_WEBHOOK_ENDPOINTS", "10"))
+    baseline_rev = baseline_rev or os.environ.get("BENCH_WEBHOOK_BASELINE_REV") or None
+    concurrency = int(os.environ.get("BENCH_WEBHOOK_PUBLISHERS", "16"))
+    tree_dir = Path(tempfile.mkdtemp(prefix="minato-bench-notifications-"))
+    try:
+        with (
+            running_receiver() as receiver,
+            running_system({"NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"}) as stack,
+        ):
+            org = str(uuid.uuid4())
+            admin = {"Authorization": f"Bearer {signed_token(stack, org=org, roles=['org_admin'])}"}
+            hook_paths = [f"/hook/{index}" for index in range(endpoints)]
+            with httpx.Client(base_url=stack.gateway_url, headers=admin, timeout=30) as gateway:
+                secrets = {}
+                for path in hook_paths:
+                    created = gateway.post(
+                        WEBHOOKS,
+                        json={"url": receiver.url + path, "event_types": ["vessel_schedule.*"]},
+                    )
+                    created.raise_for_status()
+                    secrets[path] = created.json()["secret"]
+            receiver.add_secrets(secrets)
+
+            variants: dict[str, dict[str, Any]] = {}
+            if baseline_rev:
+                tree = baseline_tree(baseline_rev, tree_dir)
+                restart_with(stack, "notifications", {"PYTHONPATH": str(tree)})
+                variants["baseline"] = {
+                    "rev": baseline_rev,
+                    **burst(
+                        stack,
+                        receiver,
+                        org=org,
+                        hook_paths=hook_paths,
+                        events=events,
+                        concurrency=concurrency,
+                    ),
+                }
+                restart_with(stack, "notifications", {})
+            variants["current"] = burst(
+                stack,
+                receiver,
+                org=org,
+                hook_paths=hook_paths,
+                events=events,
+                concurrency=concurrency,
+            )
+    finally:
+        shutil.rmtree(tree_dir, ignore_errors=True)
+    current = variants["current"]
+    return {
+        "scenario": "webhook_fanout",
+        "settings": {
+            "events": events,
+            "endpoints": endpoints,
+            "publishers": concurrency,
+            "notifications_env": {"NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"},
+        },
+        "variants": variants,
+        "target_deliveries_per_s": TARGET_DELIVERIES_PER_S,
+        "met": current["deliveries_per_s"] >= TARGET_DELIVERIES_PER_S
+        and current["lost"] == 0
+        and current["bad_signatures"] == 0,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))
