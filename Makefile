@@ -13,7 +13,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-PACKAGES := -p shared -p gateway -p trades -p forms -p naccs_bridge -p notifications -p naccs_standin
+PACKAGES := -p shared -p gateway -p trades -p forms -p naccs_bridge -p notifications -p naccs_standin -p minato_cli
 SERVICES := gateway trades forms naccs_bridge notifications
 
 help: ## List the targets
@@ -23,7 +23,7 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
 
-$(VENV)/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml $(wildcard services/*/pyproject.toml)
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml cli/pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(UV) sync --frozen --all-packages --python $(PYTHON)
 	@touch $@
 
