@@ -6,7 +6,7 @@ import base64
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from notifications.clients.forms import FormsGateway
 from notifications.clients.trades import TradeDirectory
@@ -18,7 +18,7 @@ from notifications.domain.webhooks import WebhookEndpoints
 from notifications.schemas import ORG_ID_PATTERN
 from shared.auth import Principal, PrincipalDep, PrincipalKind
 from shared.db import SessionDep
-from shared.errors import Forbidden, InvalidInput, field_error
+from shared.errors import Forbidden, InvalidInput, NotFound, field_error
 
 ORG_ADMIN_ROLE = "org_admin"
 EVENTS_PUBLISH_SCOPE = "events:publish"
@@ -115,10 +115,48 @@ def require_partner_scope(*scopes: str) -> Any:
     return Depends(check)
 
 
+PLATFORM_OPERATOR_ROLE = "platform_operator"
+
+
+async def webhook_org(
+    principal: PrincipalDep,
+    org_id: Annotated[
+        str | None,
+        Query(description="Platform operators: the organisation (others: their own, if given)"),
+    ] = None,
+) -> str:
+    """Whose webhooks a read or replay is about: the caller's organisation, or for a platform
+    operator (who belongs to none) the one named by ``org_id``, so support can see why deliveries
+    fail and replay them. Operators never create, change or delete an organisation's endpoints."""
+    if (
+        principal.kind is PrincipalKind.USER
+        and PLATFORM_OPERATOR_ROLE in principal.roles
+        and principal.org_id is None
+    ):
+        if org_id is None:
+            raise InvalidInput(
+                "Platform operators name the organisation",
+                errors=[
+                    field_error(
+                        ["query", "org_id"], "required for platform operators", kind="missing"
+                    )
+                ],
+            )
+        if not ORG_ID_PATTERN.fullmatch(org_id):
+            raise InvalidInput(errors=[field_error(["query", "org_id"], "not an organisation id")])
+        return org_id
+    await require_webhook_manager(principal)
+    own = org_of(principal)
+    if org_id is not None and org_id != own:
+        raise NotFound("No such organisation")  # another organisation does not exist for you
+    return own
+
+
 PublisherDep = Annotated[Principal, Depends(require_publisher)]
 OrgReaderDep = Annotated[Principal, Depends(require_org_reader)]
 UserDep = Annotated[Principal, Depends(require_user)]
 WebhookManagerDep = Annotated[Principal, Depends(require_webhook_manager)]
+WebhookOrgDep = Annotated[str, Depends(webhook_org)]
 
 
 def event_intake(

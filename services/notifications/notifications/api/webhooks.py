@@ -1,4 +1,7 @@
-"""Webhook endpoints of the caller's organisation, their delivery log, replay and secret rotation."""
+"""Webhook endpoints of the caller's organisation, their delivery log, replay and secret rotation.
+
+Platform operators read endpoints and deliveries and replay for an organisation they name with
+``?org_id=`` (``deps.webhook_org``); changing endpoints stays with the organisation."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from fastapi import APIRouter, Query, Response, status
 from notifications.api.deps import (
     EndpointsDep,
     WebhookManagerDep,
+    WebhookOrgDep,
     decode_cursor,
     encode_cursor,
     org_of,
@@ -71,18 +75,16 @@ async def create_endpoint(
 
 
 @router.get("", summary="The organisation's webhook endpoints")
-async def list_endpoints(
-    principal: WebhookManagerDep, session: SessionDep
-) -> list[WebhookEndpointOut]:
-    rows = await WebhookRepository(session).list_endpoints(org_of(principal))
+async def list_endpoints(org: WebhookOrgDep, session: SessionDep) -> list[WebhookEndpointOut]:
+    rows = await WebhookRepository(session).list_endpoints(org)
     return [endpoint_out(e) for e in rows]
 
 
 @router.get("/{endpoint_id}", responses={404: PROBLEM_SCHEMA})
 async def get_endpoint(
-    endpoint_id: uuid.UUID, principal: WebhookManagerDep, endpoints: EndpointsDep
+    endpoint_id: uuid.UUID, org: WebhookOrgDep, endpoints: EndpointsDep
 ) -> WebhookEndpointOut:
-    return endpoint_out(await endpoints.get(org_of(principal), endpoint_id))
+    return endpoint_out(await endpoints.get(org, endpoint_id))
 
 
 @router.patch(
@@ -134,10 +136,10 @@ async def rotate_secret(
 async def replay(
     endpoint_id: uuid.UUID,
     request: ReplayIn,
-    principal: WebhookManagerDep,
+    org: WebhookOrgDep,
     endpoints: EndpointsDep,
 ) -> ReplayResult:
-    return ReplayResult(scheduled=await endpoints.replay(org_of(principal), endpoint_id, request))
+    return ReplayResult(scheduled=await endpoints.replay(org, endpoint_id, request))
 
 
 @router.get(
@@ -147,7 +149,7 @@ async def replay(
 )
 async def list_deliveries(
     endpoint_id: uuid.UUID,
-    principal: WebhookManagerDep,
+    org: WebhookOrgDep,
     endpoints: EndpointsDep,
     session: SessionDep,
     status_filter: Annotated[
@@ -157,7 +159,7 @@ async def list_deliveries(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DeliveryPage:
-    endpoint = await endpoints.get(org_of(principal), endpoint_id)
+    endpoint = await endpoints.get(org, endpoint_id)
     parsed = decode_cursor(cursor, datetime.fromisoformat, uuid.UUID)
     before = (parsed[0], parsed[1]) if parsed else None
     rows = await WebhookRepository(session).list_deliveries(
@@ -197,11 +199,11 @@ async def list_deliveries(
 async def list_attempts(
     endpoint_id: uuid.UUID,
     delivery_id: uuid.UUID,
-    principal: WebhookManagerDep,
+    org: WebhookOrgDep,
     endpoints: EndpointsDep,
     session: SessionDep,
 ) -> list[AttemptOut]:
-    endpoint = await endpoints.get(org_of(principal), endpoint_id)
+    endpoint = await endpoints.get(org, endpoint_id)
     repo = WebhookRepository(session)
     delivery = await repo.get_delivery(endpoint.id, delivery_id)
     if delivery is None:
