@@ -611,13 +611,16 @@ NACCS_BUNDLE_KEYS: Final = {
 
 async def naccs_bundle(session: AsyncSession, *, trade_id: uuid.UUID) -> dict[str, Any]:
     """For a trusted service: per bundle key the trade's form (the one without a custom id, else
-    the latest edited), with the shared items merged in. 404 for a trade without forms."""
+    the latest edited), with the shared items merged in. 404 for a trade without forms.
+
+    A cancelled form is left out: what its issuer withdrew must not fill a customs declaration (a
+    withdrawn A/N would otherwise still name the storage place and the importer)."""
     ws = await read_workspace(session, trade_id)
     if not ws.forms:
         raise TradeNotFound(f"No forms in trade {trade_id}")
     chosen: dict[str, FormDocument] = {}
     for form in sorted(ws.forms, key=lambda f: (f.custom_id == "", f.updated_at)):
-        if form.form_code in NACCS_BUNDLE_KEYS:
+        if form.form_code in NACCS_BUNDLE_KEYS and form.status != "cancelled":
             chosen[form.form_code] = form
     bundle: dict[str, Any] = {
         NACCS_BUNDLE_KEYS[code]: ws.view(form) for code, form in chosen.items()

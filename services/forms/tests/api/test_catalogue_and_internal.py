@@ -91,6 +91,31 @@ class TestNaccsBundle:
         assert bundle["shared"]["bookingNo"] == "BKG123"
         assert "BL" not in bundle
 
+    async def test_a_cancelled_form_feeds_nothing_and_a_live_one_of_its_type_takes_over(
+        self, client: httpx.AsyncClient, trade: Trade, token_issuer: TestIssuer
+    ) -> None:
+        withdrawn = await created_form(
+            client, trade, trade.shipper, "UL100", {"invoiceNo": "INV-WITHDRAWN"}
+        )
+        form_url = f"/api/v1/forms/documents/{withdrawn['id']}"
+        etag = (await client.get(form_url, headers=trade.shipper.headers)).headers["ETag"]
+        cancelled = await client.post(
+            f"{form_url}/cancel", headers={**trade.shipper.headers, "If-Match": etag}
+        )
+        assert cancelled.json()["status"] == "cancelled", cancelled.text
+        bridge = token_issuer.auth(
+            subject="svc-naccs_bridge", kind="service", scopes=["forms:read"]
+        )
+        url = f"/internal/trades/{trade.id}/naccs-bundle"
+        assert "IV" not in (await client.get(url, headers=bridge)).json()
+
+        await client.post(
+            trade.documents,
+            json={"form_type": "UL100", "custom_id": "REISSUED", "values": {"invoiceNo": "INV-8"}},
+            headers=trade.shipper.headers,
+        )
+        assert (await client.get(url, headers=bridge)).json()["IV"]["invoiceNo"] == "INV-8"
+
     async def test_users_and_unscoped_services_are_refused(
         self, client: httpx.AsyncClient, trade: Trade, token_issuer: TestIssuer
     ) -> None:
