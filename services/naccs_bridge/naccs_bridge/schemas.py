@@ -223,6 +223,14 @@ class CompanyIn(_Master):
     address3: Annotated[str, StringConstraints(max_length=35)] | None = None
     address4: Annotated[str, StringConstraints(max_length=70)] | None = None
     phone: Annotated[str, StringConstraints(max_length=20)] | None = None
+    # The importer's payment profile, which IDA reads from here (納付方法識別, 口座番号 for direct
+    # debit, 担保登録番号) and the 税関事務管理人 of a non-resident; NACCS widths.
+    payment_method: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]$")] | None = None
+    bank_account_no: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,14}$")] | None = None
+    security_registration_no: (
+        Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,9}$")] | None
+    ) = None
+    customs_agent_code: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,17}$")] | None = None
 
     @field_validator("corporate_number")
     @classmethod

@@ -132,3 +132,38 @@ async def test_the_file_route_downloads_the_telegram_and_applies_an_uploaded_res
     )
     assert wrong.status_code == 422
     assert ChannelSettings().charset == "shift_jis"
+
+
+async def test_the_importers_payment_profile_in_the_company_master_fills_ida(
+    bridge: httpx.AsyncClient, forwarder: Party, trade_id: uuid.UUID
+) -> None:
+    imported = await bridge.post(
+        "/api/v1/naccs/master/companies/import",
+        content=(
+            b"company_id,name_en,corporate_number,payment_method,bank_account_no,"
+            b"security_registration_no\n"
+            b"minato-kagu,MINATO KAGU K.K.,4010401034567,A,12345678901234,K00012345\n"
+        ),
+        headers={**forwarder.headers, "Content-Type": "text/csv"},
+    )
+    assert imported.status_code == 200, imported.text
+    arrival = {"consignee": {"name": "MINATO KAGU K.K.", "corporateNumber": "4010401034567"}}
+    ida = await put_form(bridge, forwarder.headers, trade_id, "IDA", bundle={"AN": arrival})
+    for key, value in (
+        ("payment_method", "A"),
+        ("bank_account_no", "12345678901234"),
+        ("security_registration_no1", "K00012345"),
+    ):
+        assert (item(ida, key)["value"], item(ida, key)["master"]) == (
+            value,
+            "master:companies[minato-kagu]",
+        ), key
+    assert not {"payment_method", "bank_account_no"} & set(ida["pending_for_person"])
+
+    too_long = await bridge.put(
+        "/api/v1/naccs/master/companies/x",
+        json={"company_id": "x", "bank_account_no": "123456789012345"},
+        headers=forwarder.headers,
+    )
+    assert too_long.status_code == 422
+    assert too_long.json()["errors"][0]["field"] == "bank_account_no"
