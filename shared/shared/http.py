@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import stamina
 
+from shared import tracing
 from shared.errors import AppError, UpstreamTimeout, UpstreamUnavailable
 from shared.observability import current_request_id, outgoing_traceparent
 
@@ -50,6 +51,7 @@ class ServiceClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.attempts = attempts
+        self._host = httpx.URL(self.base_url).netloc.decode("ascii")
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout or httpx.Timeout(5.0, connect=2.0),
@@ -89,9 +91,12 @@ class ServiceClient:
         attempts = self.attempts if retryable else 1
 
         async def once() -> httpx.Response:
-            response = await self._client.request(
-                method, path, json=json, params=params, headers=all_headers
-            )
+            if tracing.tracer is None:
+                response = await self._client.request(
+                    method, path, json=json, params=params, headers=all_headers
+                )
+            else:
+                response = await self._traced(method, path, json, params, all_headers)
             if response.status_code in (502, 503, 504) and retryable:
                 raise _Retryable(response)
             return response
@@ -109,6 +114,26 @@ class ServiceClient:
         except httpx.TransportError as exc:
             raise UpstreamUnavailable(f"{self.base_url} is unreachable") from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _traced(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        """One attempt as a CLIENT span; the callee's span is its child (``traceparent``)."""
+        attributes = {"http.request.method": method, "url.full": self.base_url + path}
+        with tracing.client_span(f"{method} {self._host}", attributes) as span:
+            traceparent = tracing.current_traceparent()
+            if traceparent:
+                headers = {**headers, "traceparent": traceparent}
+            response = await self._client.request(
+                method, path, json=json, params=params, headers=headers
+            )
+            tracing.record_status(span, response.status_code)
+            return response
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """Request and return the decoded JSON body; an error status becomes ``UpstreamProblem``."""

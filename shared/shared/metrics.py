@@ -3,19 +3,27 @@
 Metrics are module-level (one registry per process); the ``service`` label tells processes apart when
 several apps share a process in tests. Route labels are route *templates* (``/api/v1/trades/{id}``),
 never raw paths, so cardinality stays bounded; unmatched paths are counted as ``unmatched``.
+
+Gauges that live in the database (outbox backlog, NACCS queue depth) are read at scrape time by the
+app's *probes* (``app.state.metrics_probes``): one cheap indexed query each, run before the registry is
+rendered. Every replica reads the same shared rows, so any replica's answer is the truth; a probe that
+fails or is slow leaves its gauges as they were and says so in ``minato_metrics_probe_up``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+import structlog
+from fastapi import APIRouter, FastAPI, Request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -130,11 +138,48 @@ POOLS = PoolCollector()
 REGISTRY.register(POOLS)
 
 
+log = structlog.get_logger("shared.metrics")
+
+# Reads the database and sets its gauges; named for ``minato_metrics_probe_up``.
+MetricsProbe = Callable[[FastAPI], Awaitable[None]]
+PROBE_TIMEOUT_S = 2.0
+PROBE_UP = Gauge(
+    "minato_metrics_probe_up",
+    "1 if the probe reading this gauge group from the database answered at the last scrape, else 0",
+    ["service", "probe"],
+)
+
+
+def probe_name(probe: MetricsProbe) -> str:
+    return str(getattr(probe, "probe_name", getattr(probe, "__name__", "probe")))
+
+
+async def run_probes(app: FastAPI) -> None:
+    """Run the app's probes concurrently, each bounded by ``PROBE_TIMEOUT_S``."""
+    probes: list[MetricsProbe] = list(getattr(app.state, "metrics_probes", ()))
+    if not probes or getattr(app.state, "engine", None) is None:
+        return
+    service = app.state.settings.service_name
+
+    async def run(probe: MetricsProbe) -> None:
+        name = probe_name(probe)
+        try:
+            await asyncio.wait_for(probe(app), PROBE_TIMEOUT_S)
+        except Exception as exc:
+            PROBE_UP.labels(service, name).set(0)
+            log.warning("metrics_probe_failed", probe=name, error=repr(exc))
+        else:
+            PROBE_UP.labels(service, name).set(1)
+
+    await asyncio.gather(*(run(probe) for probe in probes))
+
+
 def metrics_router() -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
+        await run_probes(request.app)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return router

@@ -20,6 +20,9 @@ import orjson
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import tracing
+from shared.metrics import route_label
+
 REQUEST_ID_HEADER = "x-request-id"
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 # W3C trace context: the trace id travels in ``traceparent`` from the gateway through every service, and
@@ -50,7 +53,13 @@ def current_trace_id() -> str | None:
 
 
 def outgoing_traceparent() -> str | None:
-    """The ``traceparent`` for a call made while handling the current request (a new span id)."""
+    """The ``traceparent`` for a call made while handling the current request.
+
+    With tracing on, the current span (e.g. the CLIENT span of the call) is the parent; off, the
+    trace id goes on with a new span id.
+    """
+    if tracing.tracer is not None:
+        return tracing.current_traceparent()
     trace_id = _trace_id.get()
     if trace_id is None:
         return None
@@ -107,22 +116,28 @@ def _add_service(service: str) -> structlog.types.Processor:
         trace_id = _trace_id.get()
         if trace_id:
             event_dict.setdefault("trace_id", trace_id)
+            if tracing.tracer is not None:
+                span_id = tracing.current_span_id()
+                if span_id:
+                    event_dict.setdefault("span_id", span_id)
         return event_dict
 
     return processor
 
 
-RequestContext = tuple[str, "Token[str | None]", "Token[str | None]"]
+RequestContext = tuple[str, "Token[str | None]", "Token[str | None]", "tracing.ServerSpan | None"]
 
 
 def bind_request(scope: Scope) -> RequestContext:
     """Bind the request id (the caller's if plain, else new) and trace id to this request's context.
 
-    Returns the id and what ``unbind_request`` needs. Also used by the gateway's proxy fast path, which
-    answers proxied requests in front of the middleware stack (``gateway.proxy.EdgeProxy``).
+    With tracing on, a SERVER span is started (child of the caller's ``traceparent``) and its trace id
+    is the one bound. Returns the id and what ``unbind_request`` needs. Also used by the gateway's proxy
+    fast path, which answers proxied requests in front of the middleware stack
+    (``gateway.proxy.EdgeProxy``).
     """
     request_id = None
-    traceparent = None
+    traceparent = tracestate = None
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             candidate = value.decode("latin-1")
@@ -130,13 +145,32 @@ def bind_request(scope: Scope) -> RequestContext:
                 request_id = candidate
         elif name == b"traceparent":
             traceparent = value
+        elif name == b"tracestate":
+            tracestate = value
     if request_id is None:
         request_id = new_id()
     scope.setdefault("state", {})["request_id"] = request_id
-    return request_id, _request_id.set(request_id), _trace_id.set(_trace_id_from(traceparent))
+    if tracing.tracer is None:
+        server_span = None
+        trace_id = _trace_id_from(traceparent)
+    else:
+        server_span = tracing.start_server_span(
+            scope["method"], scope["path"], traceparent, tracestate
+        )
+        server_span[0].set_attribute("minato.request_id", request_id)
+        trace_id = tracing.trace_id_of(server_span)
+    return request_id, _request_id.set(request_id), _trace_id.set(trace_id), server_span
 
 
-def unbind_request(context: RequestContext) -> None:
+def unbind_request(context: RequestContext, scope: Scope | None = None, status: int = 0) -> None:
+    """Undo ``bind_request``; ends the request's span (if traced) with the answer's ``status``."""
+    if context[3] is not None:
+        tracing.end_server_span(
+            context[3],
+            method=scope["method"] if scope else "HTTP",
+            route=route_label(scope) if scope else "unmatched",
+            status=status,
+        )
     _request_id.reset(context[1])
     _trace_id.reset(context[2])
 
@@ -188,7 +222,7 @@ class RequestIdMiddleware:
                     status=status_holder[0],
                     duration_ms=round((time.perf_counter() - started) * 1000, 3),
                 )
-            unbind_request(context)
+            unbind_request(context, scope, status_holder[0])
 
 
 ReadinessCheck = Callable[[], Awaitable[None]]

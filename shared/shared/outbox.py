@@ -30,6 +30,8 @@ from typing import Any
 import asyncpg
 import httpx
 import structlog
+from fastapi import FastAPI
+from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -52,6 +54,30 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 log = structlog.get_logger("shared.outbox")
+
+# Relay outcomes counted per process (``service`` is the relay's source); backlog read from the
+# shared table at scrape time (``outbox_backlog_probe``), so it holds across replicas and restarts.
+OUTBOX_EVENTS = Counter(
+    "minato_outbox_events_total",
+    "Outbox delivery attempts by outcome: delivered, failed (retried later), dead (given up)",
+    ["service", "outcome"],
+)
+OUTBOX_DELIVERY_LAG = Histogram(
+    "minato_outbox_delivery_lag_seconds",
+    "From an event's occurrence to its delivery by the relay",
+    ["service"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0),
+)
+OUTBOX_PENDING = Gauge(
+    "minato_outbox_pending_events",
+    "Events neither delivered nor given up (read from the database at scrape time)",
+    ["service"],
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "minato_outbox_oldest_pending_age_seconds",
+    "Age of the oldest event neither delivered nor given up; 0 when there is none",
+    ["service"],
+)
 
 DEFAULT_TABLE_NAME = "outbox_message"
 DEFAULT_CHANNEL = "outbox_message"
@@ -375,9 +401,16 @@ class OutboxRelay:
                 attempts=event.attempts,
                 error=repr(exc),
             )
-            await self.mark_failed(event, repr(exc))
+            if await self.mark_failed(event, repr(exc)):
+                dead = event.attempts >= self.max_attempts
+                OUTBOX_EVENTS.labels(self.source, "dead" if dead else "failed").inc()
             return False
-        return await self.mark_delivered(event)
+        delivered = await self.mark_delivered(event)
+        if delivered:
+            OUTBOX_EVENTS.labels(self.source, "delivered").inc()
+            lag = (self.clock() - event.envelope.occurred_at).total_seconds()
+            OUTBOX_DELIVERY_LAG.labels(self.source).observe(max(0.0, lag))
+        return delivered
 
     async def run_once(self) -> int:
         """Claim one batch and deliver it; the number of events delivered."""
@@ -465,3 +498,31 @@ class OutboxRelay:
                 .where(t.c.delivered_at.is_(None), t.c.dead_at.is_(None))
             )
         return int(count or 0)
+
+
+def outbox_backlog_probe(table: Table) -> Callable[[FastAPI], Awaitable[None]]:
+    """A ``/metrics`` probe: pending events and the age of the oldest, from the shared table.
+
+    One statement on the relay's partial index (undelivered rows only), so it stays cheap however
+    many delivered rows are kept for inspection. The age is measured by the database's clock.
+    """
+
+    async def outbox_backlog(app: FastAPI) -> None:
+        engine: AsyncEngine = app.state.engine
+        service = app.state.settings.service_name
+        t = table
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        func.count(),
+                        func.coalesce(
+                            func.extract("epoch", func.now() - func.min(t.c.occurred_at)), 0
+                        ),
+                    ).where(t.c.delivered_at.is_(None), t.c.dead_at.is_(None))
+                )
+            ).one()
+        OUTBOX_PENDING.labels(service).set(int(row[0]))
+        OUTBOX_OLDEST_AGE.labels(service).set(max(0.0, float(row[1])))
+
+    return outbox_backlog

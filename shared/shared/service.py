@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, FastAPI, Request
 
+from shared import tracing
 from shared.auth import TokenVerifier
 from shared.db import make_engine, make_sessionmaker, ping
 from shared.errors import PROBLEM_SCHEMA, AppError, install_error_handlers
-from shared.metrics import POOLS, MetricsMiddleware, metrics_router
+from shared.metrics import POOLS, MetricsMiddleware, MetricsProbe, metrics_router
 from shared.observability import RequestIdMiddleware, configure_logging
 from shared.settings import ServiceSettings
 
@@ -66,15 +67,26 @@ def create_service_app(
     token_verifier: TokenVerifier | None = None,
     inner_middleware: Sequence[tuple[Any, dict[str, Any]]] = (),
     serve_openapi: bool = True,
+    metrics_probes: Sequence[MetricsProbe] = (),
 ) -> FastAPI:
-    """Build a service app. Nothing is connected at import time; the lifespan owns every resource."""
+    """Build a service app. Nothing is connected at import time; the lifespan owns every resource.
+
+    ``metrics_probes`` read database-held gauges when ``/metrics`` is scraped (``shared.metrics``).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(
             service=settings.service_name, level=settings.log_level, json_logs=settings.log_json
         )
+        traced = tracing.configure_tracing(
+            service=settings.service_name,
+            endpoint=tracing.otlp_endpoint_from_env(settings.otlp_endpoint),
+        )
         async with AsyncExitStack() as stack:
+            if traced:
+                # Last out: what the shutdown itself traced leaves too.
+                stack.callback(tracing.force_flush)
             if settings.database_url:
                 engine = make_engine(
                     settings.database_url,
@@ -83,6 +95,8 @@ def create_service_app(
                     max_overflow=settings.db_max_overflow,
                 )
                 stack.push_async_callback(engine.dispose)
+                if traced:
+                    tracing.trace_statements(engine, database=engine.url.database)
                 app.state.engine = engine
                 POOLS.pools[settings.service_name] = engine.sync_engine.pool
                 app.state.sessionmaker = make_sessionmaker(engine)
@@ -119,6 +133,7 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.token_verifier = token_verifier
+    app.state.metrics_probes = list(metrics_probes)
     install_error_handlers(app)
     for middleware_class, options in inner_middleware:
         app.add_middleware(middleware_class, **options)

@@ -37,6 +37,10 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "minato"
     jwks_url: str | None = None
 
+    # Traces go to this OTLP/HTTP collector (base URL, e.g. http://otel-collector:4318); unset, the
+    # standard OTEL_EXPORTER_OTLP_ENDPOINT is used, and without either tracing is off.
+    otlp_endpoint: str | None = None
+
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_dev(self) -> Self:
         if self.environment is Environment.PROD:
