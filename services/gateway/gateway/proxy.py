@@ -37,6 +37,7 @@ from gateway.upstream_http import (
     UpstreamReadTimeout,
     write_streamed_body,
 )
+from shared import tracing
 from shared.auth import TokenVerifier, bearer_token_from_header
 from shared.errors import AppError, UpstreamTimeout, UpstreamUnavailable, problem_body
 from shared.metrics import ROUTE_LABEL_KEY, HttpMetrics
@@ -198,6 +199,8 @@ class UpstreamProxy:
         id_header = None if request_id is None else (b"x-request-id", request_id)
         try:
             await self._authenticate(scope)
+            if tracing.tracer is not None:
+                return await self._forward_traced(route, scope, receive, send, id_header)
             if self.client == "native":
                 return await self._forward_native(route, scope, receive, send, id_header)
             return await self._forward(route, scope, receive, send, id_header)
@@ -206,6 +209,25 @@ class UpstreamProxy:
             return exc.status_code
         except ClientGone:
             return CLIENT_CLOSED_REQUEST
+
+    async def _forward_traced(
+        self,
+        route: Route,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        id_header: tuple[bytes, bytes] | None,
+    ) -> int:
+        """The hop as a CLIENT span (tracing on only): the service's own span becomes its child."""
+        method = scope["method"]
+        attributes = {"http.request.method": method, "url.path": scope["path"]}
+        with tracing.client_span(f"{method} {route.service}", attributes) as span:
+            if self.client == "native":
+                status = await self._forward_native(route, scope, receive, send, id_header)
+            else:
+                status = await self._forward(route, scope, receive, send, id_header)
+            tracing.record_status(span, status)
+            return status
 
     async def _authenticate(self, scope: Scope) -> None:
         verifier = getattr(self._verifier_ref, "token_verifier", None)
@@ -579,7 +601,7 @@ class EdgeProxy:
                     status=status,
                     duration_ms=round(elapsed * 1000, 3),
                 )
-            unbind_request(context)
+            unbind_request(context, scope, status)
 
 
 def _with_request_id(send: Send, request_id: str) -> Send:
