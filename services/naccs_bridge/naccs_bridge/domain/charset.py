@@ -6,6 +6,7 @@ and EUC-JP alike), so every width check and every truncation works on encoded by
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import cache
 
@@ -51,16 +52,26 @@ def is_portable_full_width(char: str) -> bool:
     return True
 
 
-def first_disallowed(text: str, *, numeric: bool, full_width: bool) -> int | None:
-    """Index of the first character NACCS does not take in such an item, or None."""
+@cache
+def disallowed_pattern(numeric: bool) -> re.Pattern[str]:
+    """A pattern matching any one character outside the policy's table for ``n`` or ``an`` items: a regex
+    search runs in C, where a Python loop over the characters cost more than the rest of a check."""
     policy = load_charset_policy()
     allowed = policy.numeric if numeric else policy.half_width
-    for index, char in enumerate(text):
-        if char in allowed:
-            continue
-        if full_width and not numeric and is_portable_full_width(char):
-            continue
-        return index
+    return re.compile(f"[^{re.escape(allowed)}]" if allowed else r"(?s).")
+
+
+def first_disallowed(text: str, *, numeric: bool, full_width: bool) -> int | None:
+    """Index of the first character NACCS does not take in such an item, or None."""
+    pattern = disallowed_pattern(numeric)
+    match = pattern.search(text)
+    if match is None or numeric or not full_width:
+        return None if match is None else match.start()
+    while match is not None:
+        index = match.start()
+        if not is_portable_full_width(text[index]):
+            return index
+        match = pattern.search(text, index + 1)
     return None
 
 

@@ -7,9 +7,10 @@ data file fails at load time with the file and the field named, not later with a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Hashable, Iterator
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,6 +21,24 @@ FORM_ROOTS = frozenset({"SI", "BK", "IV", "PL", "BL", "AN"})
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+_object_setattr = object.__setattr__
+
+
+def construct_trusted(model: type[ModelT], fields_set: set[str], values: dict[str, Any]) -> ModelT:
+    """An instance of ``model`` from values the caller built from already validated data, exactly as
+    ``model_construct(**values)`` would make it (``fields_set`` = the names a validated call would mark as
+    set). ``model_construct`` walks every field in Python and costs more than validating; hot paths (the
+    compiled prefill plan) build tens of models per telegram. Only for models without private attributes,
+    extra fields or ``model_post_init`` — the tests compare the result with the validated construction."""
+    instance = model.__new__(model)
+    _object_setattr(instance, "__dict__", values)
+    _object_setattr(instance, "__pydantic_fields_set__", fields_set)
+    _object_setattr(instance, "__pydantic_extra__", None)
+    _object_setattr(instance, "__pydantic_private__", None)
+    return instance
 
 
 class CodeKind(StrEnum):
@@ -270,6 +289,38 @@ class FieldMap(StrictModel):
                 )
                 total += block * count
         return total
+
+
+PlanT = TypeVar("PlanT")
+
+
+class FieldMapPlans(Generic[PlanT]):
+    """Plans compiled once per field map (and variant, e.g. the channel charset) and reused by every call.
+
+    Keyed by the map's identity: a field map is frozen and ``load_field_map`` returns the same object every
+    time, while hashing one by value is both slow and impossible (transform arguments are dicts). The entry
+    goes when its map is garbage-collected, so maps built on the fly (tests, catalogue-only maps) do not
+    accumulate."""
+
+    def __init__(self, build: Callable[..., PlanT]) -> None:
+        self._build = build
+        self._plans: dict[tuple[Hashable, ...], tuple[weakref.ref[FieldMap], PlanT]] = {}
+
+    def get(self, field_map: FieldMap, *variant: Hashable) -> PlanT:
+        key = (id(field_map), *variant)
+        entry = self._plans.get(key)
+        if entry is not None and entry[0]() is field_map:
+            return entry[1]
+        plan = self._build(field_map, *variant)
+        plans = self._plans
+
+        def forget(_: weakref.ref[FieldMap]) -> None:
+            current = plans.get(key)
+            if current is not None and current[0]() is None:
+                del plans[key]
+
+        plans[key] = (weakref.ref(field_map, forget), plan)
+        return plan
 
 
 FEED_PATTERN = r"^(UL[0-9]{3}|shared:[a-zA-Z]+|master:[a-zA-Z]+|naccs:[A-Z]{3}[0-9]{0,2})$"

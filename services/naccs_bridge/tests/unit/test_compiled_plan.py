@@ -1,0 +1,250 @@
+"""The compiled prefill plan and body encoder give exactly what the map, read item by item, gives: the same
+form (values, provenance, issues, what a person must enter) and the same telegram bytes or the same error."""
+
+from __future__ import annotations
+
+import gc
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from naccs_bridge.domain.bundle import CarryInPlace, TradeBundle
+from naccs_bridge.domain.charset import Charset
+from naccs_bridge.domain.errors import NaccsBridgeError
+from naccs_bridge.domain.loading import load_catalogue, load_field_map
+from naccs_bridge.domain.prefill import (
+    FilledItem,
+    NaccsForm,
+    Provenance,
+    compile_plan,
+    prefill,
+    reference_prefill,
+)
+from naccs_bridge.domain.specs import FieldMap, FieldMapPlans, SourceKind, construct_trusted
+from naccs_bridge.domain.telegram import (
+    ChannelSettings,
+    FormValues,
+    encode_body,
+    reference_encode_body,
+)
+from naccs_bridge.domain.transforms import PrefillConfig
+
+ALL_CODES = [entry.code for entry in load_catalogue().codes]
+
+
+def assert_same_form(field_map: FieldMap, bundle: TradeBundle, config: PrefillConfig) -> None:
+    for charset in Charset:
+        planned = prefill(field_map, bundle, config, charset=charset)
+        reference = reference_prefill(field_map, bundle, config, charset=charset)
+        assert planned == reference
+        assert planned.model_dump() == reference.model_dump()
+        assert [i.model_fields_set for i in planned.items] == [
+            i.model_fields_set for i in reference.items
+        ]
+        assert planned.values() == reference.values()
+        for alignment in ("left", "right"):
+            channel = ChannelSettings(charset=charset, numeric_alignment=alignment)
+            assert_same_body(field_map, planned.values(), channel)
+
+
+def assert_same_body(field_map: FieldMap, values: FormValues, channel: ChannelSettings) -> None:
+    expected: bytes | NaccsBridgeError
+    try:
+        expected = reference_encode_body(field_map, values, channel)
+    except NaccsBridgeError as error:
+        expected = error
+    if isinstance(expected, bytes):
+        assert encode_body(field_map, values, channel) == expected
+        return
+    with pytest.raises(type(expected)) as raised:
+        encode_body(field_map, values, channel)
+    assert raised.value.args == expected.args
+
+
+@pytest.mark.parametrize("code", ALL_CODES)
+def test_every_map_gives_the_reference_form_and_bytes_for_every_fixture(
+    code: str,
+    export_fcl: TradeBundle,
+    export_lcl: TradeBundle,
+    import_fcl: TradeBundle,
+    config: PrefillConfig,
+) -> None:
+    field_map = load_field_map(code)
+    for bundle in (export_fcl, export_lcl, import_fcl, TradeBundle()):
+        assert_same_form(field_map, bundle, config)
+        correction = bundle.model_copy(update={"processing": "correct"})
+        assert_same_form(field_map, correction, config)
+
+
+def test_entries_truncation_and_refused_characters_take_the_reference_paths(
+    export_fcl: TradeBundle, config: PrefillConfig
+) -> None:
+    si = export_fcl.si
+    assert si is not None
+    bundle = export_fcl.model_copy(
+        update={
+            "si": si.model_copy(
+                update={
+                    "remarks": "精密機器" * 40,  # full-width, cut to 140 bytes with a warning
+                    "marks_and_numbers": "ミナト電機",  # refused in a half-width item
+                    "carry_in_places": [
+                        CarryInPlace(bonded_area_code=f"1A{n:03d}", packages=n) for n in range(7)
+                    ],  # more than the 5 repeats NACCS takes
+                }
+            ),
+            "entries": {"carry_in.1.carry_in_date": "20261224", "voyage_no": "042W"},
+        }
+    )
+    form = prefill(load_field_map("ECR"), bundle, config)
+    assert any(issue.severity == "warning" for issue in form.issues)
+    assert form.get("marks").needs_person
+    assert form.get("voyage_no").provenance == Provenance(kind="entered", source="voyage_no")
+    assert_same_form(load_field_map("ECR"), bundle, config)
+
+
+TEXT = st.text(
+    st.one_of(
+        st.characters(min_codepoint=0x20, max_codepoint=0x7E),
+        st.sampled_from("日本語精密機器ｱｲｳ①髙〜\t\n\x00"),
+    ),
+    max_size=90,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    text=TEXT,
+    name=TEXT,
+    weight=st.decimals(
+        min_value=0, max_value=10**12, places=3, allow_nan=False, allow_infinity=False
+    ),
+    packages=st.integers(min_value=0, max_value=10**9),
+    entries=st.dictionaries(st.sampled_from(["booking_no", "carry_in.0.carry_in_date"]), TEXT),
+    processing=st.sampled_from(["new", "correct", "cancel"]),
+)
+def test_whatever_the_forms_hold_plan_and_reference_agree(
+    export_fcl: TradeBundle,
+    config: PrefillConfig,
+    text: str,
+    name: str,
+    weight: Decimal,
+    packages: int,
+    entries: dict[str, str],
+    processing: str,
+) -> None:
+    si, iv = export_fcl.si, export_fcl.iv
+    assert si is not None
+    assert si.consignee is not None
+    assert iv is not None
+    line = iv.commodity[0].model_copy(update={"description": text, "net_weight": weight})
+    bundle = export_fcl.model_copy(
+        update={
+            "si": si.model_copy(
+                update={
+                    "marks_and_numbers": text,
+                    "remarks": text,
+                    "booking_no": name,
+                    "consignee": si.consignee.model_copy(update={"name": name}),
+                    "commodity_total_gross_weight": weight,
+                    "total_packages": Decimal(packages),
+                }
+            ),
+            "pl": None,
+            "iv": iv.model_copy(update={"commodity": [line]}),
+            "entries": entries,
+            "processing": processing,
+        }
+    )
+    for code in ("ECR", "EDA"):
+        assert_same_form(load_field_map(code), bundle, config)
+
+
+VALUE = st.text(
+    st.one_of(st.characters(min_codepoint=0x20, max_codepoint=0x7E), st.sampled_from("日本ｱ\x7f")),
+    max_size=12,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    data=st.data(),
+    charset=st.sampled_from(list(Charset)),
+    alignment=st.sampled_from(["left", "right"]),
+)
+def test_any_values_encode_to_the_reference_bytes_or_the_same_error(
+    data: st.DataObject, charset: Charset, alignment: str
+) -> None:
+    field_map = load_field_map(data.draw(st.sampled_from(["ECR", "EDA", "VAN"])))
+    items = {
+        item.key: data.draw(VALUE)
+        for item in field_map.items
+        if item.group is None and data.draw(st.booleans())
+    }
+    if data.draw(st.booleans()):
+        items["not_in_the_map"] = "X"
+    groups: dict[str, list[dict[str, str]]] = {}
+    for group in field_map.groups:
+        members = [item.key for item in field_map.group_items(group.key)]
+        groups[group.key] = [
+            {key: data.draw(VALUE) for key in members if data.draw(st.booleans())}
+            for _ in range(data.draw(st.integers(0, group.max_repeats + 1)))
+        ]
+    channel = ChannelSettings(charset=charset, numeric_alignment=alignment)  # type: ignore[arg-type]
+    assert_same_body(field_map, FormValues(items=items, groups=groups), channel)
+
+
+def test_trusted_construction_equals_validated_construction() -> None:
+    fields: dict[str, Any] = {
+        "key": "booking_no",
+        "item_id": "BOK",
+        "name_ja": "ブッキング番号",
+        "name_en": "Booking number",
+        "group": None,
+        "index": None,
+        "presence": "C",
+        "normally_filled": True,
+        "value": "BK123",
+        "provenance": Provenance(kind=SourceKind.FORM, source="form:BK.bookingNo"),
+        "needs_person": False,
+        "person_decision": False,
+    }
+    validated = FilledItem(**fields)
+    trusted = construct_trusted(FilledItem, set(fields), dict(fields))
+    assert trusted == validated
+    assert repr(trusted) == repr(validated)
+    assert trusted.model_dump_json() == validated.model_dump_json()
+    assert trusted.model_fields_set == validated.model_fields_set
+    changed = trusted.model_copy(update={"value": "BK124"})
+    assert changed.value == "BK124"
+    assert trusted.value == "BK123"
+    with pytest.raises(ValueError, match="frozen"):
+        trusted.value = "X"  # type: ignore[misc]
+    form = construct_trusted(
+        NaccsForm, {"code", "items", "issues"}, {"code": "ECR", "items": (trusted,), "issues": ()}
+    )
+    assert NaccsForm.model_validate_json(form.model_dump_json()) == form
+
+
+def test_a_plan_is_compiled_once_per_map_and_forgotten_with_it() -> None:
+    built: list[str] = []
+
+    def build(field_map: FieldMap) -> str:
+        built.append(field_map.code)
+        return f"plan of {field_map.code}"
+
+    plans: FieldMapPlans[str] = FieldMapPlans(build)
+    ecr = load_field_map("ECR")
+    assert plans.get(ecr) == plans.get(ecr) == "plan of ECR"
+    assert built == ["ECR"]
+    temporary = ecr.model_copy()
+    assert plans.get(temporary) == "plan of ECR"
+    assert built == ["ECR", "ECR"]  # an equal map is another map: its own plan
+    del temporary
+    gc.collect()
+    assert len(plans._plans) == 1
+    assert compile_plan(ecr).field_map is ecr
