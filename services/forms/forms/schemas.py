@@ -8,7 +8,7 @@ Schema.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -84,6 +84,31 @@ class LockedField(BaseModel):
     locked_by: list[str]
 
 
+class NaccsStatusSource(BaseModel):
+    telegram: Literal["result", "permit_notice", "inquiry"] = Field(
+        description="A send's result notice, a permit notice, or an inquiry's answer"
+    )
+    business_code: str = Field(max_length=5, examples=["EDC"])
+    output_info_code: str = Field(max_length=7, examples=["SAE0030"])
+
+
+class NaccsStatusRead(BaseModel):
+    """One procedure of the trade as NACCS last said (read-only: written back by the NACCS bridge)."""
+
+    procedure: Literal["export_cargo", "export_declaration", "import_declaration", "container"]
+    procedure_ja: str
+    procedure_en: str
+    number: str = Field(description="輸出管理番号, 申告番号 or container number")
+    state: Literal["registered", "declared", "permitted", "gate_in", "gate_out"]
+    state_ja: str
+    state_en: str
+    at: datetime = Field(description="When NACCS said so")
+    examination: str | None = Field(description="審査区分: 1 簡易, 2 書類, 3 検査")
+    permit_no: str | None
+    permitted_on: date | None
+    source: NaccsStatusSource
+
+
 class DocumentRead(BaseModel):
     id: uuid.UUID
     trade_id: uuid.UUID
@@ -96,6 +121,10 @@ class DocumentRead(BaseModel):
     values: dict[str, Any] = Field(description="The form's fields with the trade's shared items")
     locked_fields: list[LockedField]
     provenance: dict[str, Any]
+    naccs_status: list[NaccsStatusRead] = Field(
+        description="Customs status from NACCS (申告番号, 許可, 輸出管理番号, 搬入): read-only, written"
+        " by the NACCS bridge; forms without a status section have none"
+    )
     created_by_org_id: str
     created_at: datetime
     updated_at: datetime
@@ -242,3 +271,52 @@ class AttachmentRead(BaseModel):
     sha256: str
     created_at: datetime
     created_by_org_id: str
+
+
+# -- customs status write-back (internal) ------------------------------------------------------
+
+
+class CustomsStatusIn(Strict):
+    """One item of ``customs_status`` in a NACCS bridge event."""
+
+    procedure: Literal["export_cargo", "export_declaration", "import_declaration", "container"]
+    number: str = Field(min_length=1, max_length=35)
+    state: Literal["registered", "declared", "permitted", "gate_in", "gate_out"]
+    at: datetime
+    source: NaccsStatusSource
+    examination: str | None = Field(default=None, max_length=1)
+    permit_no: str | None = Field(default=None, max_length=35)
+    permitted_on: date | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("give a time zone, e.g. Z or +09:00")
+        return value
+
+
+class IncomingEventData(BaseModel):
+    """The event's data; only ``customs_status`` is read here, the rest is other receivers'."""
+
+    model_config = ConfigDict(extra="allow")
+
+    customs_status: list[CustomsStatusIn] = Field(default_factory=list, max_length=50)
+
+
+class IncomingEvent(BaseModel):
+    """The platform envelope the outbox relays post (``shared.outbox.EventEnvelope``)."""
+
+    id: uuid.UUID
+    type: str = Field(min_length=1, max_length=64)
+    version: int = Field(ge=1)
+    occurred_at: datetime
+    source: str = Field(min_length=1, max_length=64)
+    trade_id: uuid.UUID | None = None
+    data: IncomingEventData
+
+
+class EventIntake(BaseModel):
+    recorded: bool = Field(description="False: already taken (a redelivery), or nothing for forms")
+    entries: int = Field(description="customs status entries in the event")
+    changed: int = Field(description="entries that changed the trade's status (later than stored)")

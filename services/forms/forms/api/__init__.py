@@ -20,6 +20,7 @@ DCSA             POST /api/v1/forms/trades/{trade_id}/dcsa/{booking|shipping-ins
                  GET  /api/v1/forms/documents/{id}/dcsa
 Internal         GET  /internal/trades/{trade_id}/naccs-bundle             (service, forms:read)
                  POST /internal/trades/{trade_id}/forms/UL040/imports      (service, forms:write)
+                 POST /internal/events   the NACCS bridge's customs status (service, internal:call)
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from forms.schemas import (
     VersionRead,
     VersionSummary,
 )
-from forms.services import documents
+from forms.services import documents, naccs_status
 from forms.services import templates as template_service
 from shared.db import SessionDep
 from shared.errors import PROBLEM_SCHEMA, InvalidInput, field_error
@@ -65,6 +65,7 @@ def document_read(view: documents.FormView) -> DocumentRead:
             for path, holders in sorted(view.locked_fields.items())
         ],
         provenance=form.provenance,
+        naccs_status=[naccs_status.status_read(status) for status in view.naccs_status],
         created_by_org_id=form.created_by_org_id,
         created_at=form.created_at,
         updated_at=form.updated_at,

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from forms.api.deps import TradesDep
 from forms.api.idempotent import idempotent
-from forms.services import documents, partner_import
+from forms.schemas import EventIntake, IncomingEvent
+from forms.services import documents, naccs_status, partner_import
 from shared.auth import Principal, PrincipalDep, PrincipalKind
 from shared.db import SessionDep
 from shared.errors import PROBLEM_SCHEMA, Forbidden
@@ -115,3 +116,40 @@ async def import_partner_si(
     return await idempotent(
         request, session, caller, fingerprint_payload=body.model_dump(mode="json"), run=run
     )
+
+
+INTERNAL_CALL_SCOPE = "internal:call"
+
+
+async def event_publisher(principal: PrincipalDep) -> Principal:
+    # Only a Minato service's own token: users and partner clients never write customs status.
+    if principal.kind is not PrincipalKind.SERVICE or not principal.has_scope(INTERNAL_CALL_SCOPE):
+        raise Forbidden(f"A service token with scope {INTERNAL_CALL_SCOPE!r} is required")
+    return principal
+
+
+@router.post(
+    "/events",
+    status_code=201,
+    response_model=EventIntake,
+    responses={
+        200: {"description": "Already taken (a redelivery), or nothing in it for forms"},
+        403: PROBLEM_SCHEMA,
+        422: PROBLEM_SCHEMA,
+    },
+    summary="Event intake: the NACCS bridge's customs status, written back into the trade's forms",
+)
+async def receive_event(
+    event: IncomingEvent,
+    request: Request,
+    session: SessionDep,
+    response: Response,
+    _service: Annotated[Principal, Depends(event_publisher)],
+) -> EventIntake:
+    """The outbox envelope. ``customs_status`` items of the NACCS bridge's events are applied once
+    per event id, all or none, each only if later than what the trade has (201); a redelivery or an
+    event without customs status is acknowledged with 200 and changes nothing."""
+    intake = await naccs_status.take_event(session, event, now=request.app.state.clock())
+    if not intake.recorded:
+        response.status_code = 200
+    return EventIntake(recorded=intake.recorded, entries=intake.entries, changed=intake.changed)

@@ -9,16 +9,18 @@ that reading or listing documents never drags file contents through the buffer c
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
     LargeBinary,
+    SmallInteger,
     String,
     UniqueConstraint,
     text,
@@ -159,6 +161,45 @@ class FormAttachmentContent(FormsBase):
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class TradeNaccsStatus(FormsBase):
+    """What NACCS said about one procedure of a trade (export cargo, a declaration, a container),
+    shown read-only in the ``naccs_status`` section of the trade's forms. Written only from the NACCS
+    bridge's events; replaced only by a later state (``forms.domain.naccs_status.supersedes``)."""
+
+    __tablename__ = "trade_naccs_status"
+
+    trade_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    procedure: Mapped[str] = mapped_column(String(32), primary_key=True)
+    number: Mapped[str] = mapped_column(String(35), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    state_rank: Mapped[int] = mapped_column(SmallInteger)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    examination: Mapped[str | None] = mapped_column(String(1))
+    permit_no: Mapped[str | None] = mapped_column(String(35))
+    permitted_on: Mapped[date | None] = mapped_column(Date)
+    # {"telegram": "permit_notice", "business_code": "EDC", "output_info_code": "SAE0030"}
+    source: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    # From a sequence on every change: the forms' ETags include the newest they show.
+    change_seq: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("nextval('trade_naccs_status_change_seq')")
+    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class NaccsStatusEvent(FormsBase):
+    """Every event the write-back took, by id: a redelivered event is acknowledged and not applied."""
+
+    __tablename__ = "naccs_status_event"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(64))
+    trade_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    entries: Mapped[int] = mapped_column(SmallInteger)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 __all__ = [
     "FORM_STATUSES",
     "FormAttachment",
@@ -167,6 +208,8 @@ __all__ = [
     "FormTemplate",
     "FormVersion",
     "FormsBase",
+    "NaccsStatusEvent",
+    "TradeNaccsStatus",
     "TradeSharedItems",
     "idempotency_table",
     "outbox_table",

@@ -26,13 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from forms.clients.trades import TradesClient
 from forms.db import repositories as repo
-from forms.db.models import FormDocument, FormVersion, TradeSharedItems
+from forms.db import status_repository as status_repo
+from forms.db.models import FormDocument, FormVersion, TradeNaccsStatus, TradeSharedItems
 from forms.domain.catalogue import form_type, shared_keys_of
 from forms.domain.locks import FormState, Lock, active_locks, locked_paths_for, refused_edits
 from forms.domain.paths import flatten, split_path
 from forms.domain.projection import apply_shared, merge_into_shared, project_to_shared
 from forms.domain.validation import Issue, normalized_values, validate_form
-from forms.services import events
+from forms.services import events, naccs_status
 from forms.services.access import readable_codes, require_read, require_write, trade_access
 from forms.services.context import Caller
 from forms.services.diff import FieldChange, diff_values
@@ -63,9 +64,17 @@ class VersionNotFound(NotFound):
 class TradeWorkspace:
     shared: TradeSharedItems
     forms: list[FormDocument]
+    # What NACCS said about the trade (written back by the bridge; ``services.naccs_status``).
+    naccs_status: list[TradeNaccsStatus] = field(default_factory=list)
 
     def view(self, form: FormDocument) -> dict[str, Any]:
         return apply_shared(form.form_code, form.values, self.shared.values)
+
+    def status_of(self, form: FormDocument) -> tuple[TradeNaccsStatus, ...]:
+        return tuple(naccs_status.shown_on(form.form_code, self.naccs_status))
+
+    def etag(self, form: FormDocument) -> str:
+        return form_etag(form, self.shared.version, status_seq(self.status_of(form)))
 
     def state(self, form: FormDocument) -> FormState:
         return FormState(
@@ -96,14 +105,22 @@ async def read_workspace(session: AsyncSession, trade_id: uuid.UUID) -> TradeWor
     if shared is None:
         # No write has happened in this trade yet: an empty root document, never stored.
         shared = TradeSharedItems(trade_id=trade_id, values={}, version=0)
-    return TradeWorkspace(shared, await repo.live_forms_of_trade(session, trade_id))
+    return TradeWorkspace(
+        shared,
+        await repo.live_forms_of_trade(session, trade_id),
+        await status_repo.statuses_of_trade(session, trade_id),
+    )
 
 
 async def _lock_workspace(
     session: AsyncSession, trade_id: uuid.UUID, now: datetime
 ) -> TradeWorkspace:
     shared = await repo.lock_shared_items(session, trade_id, now=now)
-    return TradeWorkspace(shared, await repo.live_forms_of_trade(session, trade_id))
+    return TradeWorkspace(
+        shared,
+        await repo.live_forms_of_trade(session, trade_id),
+        await status_repo.statuses_of_trade(session, trade_id),
+    )
 
 
 # -- what callers get back -----------------------------------------------------------------------
@@ -115,20 +132,28 @@ class FormView:
     values: dict[str, Any]
     shared_version: int
     locked_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    naccs_status: tuple[TradeNaccsStatus, ...] = ()
 
     @property
     def etag(self) -> str:
-        return form_etag(self.form, self.shared_version)
+        return form_etag(self.form, self.shared_version, status_seq(self.naccs_status))
 
 
-def form_etag(form: FormDocument, shared_version: int) -> str:
-    """Strong and opaque: the form's own version and its trade's shared-items version."""
-    return f'"{form.id}-{form.version}.{shared_version}"'
+def form_etag(form: FormDocument, shared_version: int, naccs_status_seq: int = 0) -> str:
+    """Strong and opaque: the form's own version, its trade's shared-items version and, once NACCS
+    wrote a status back, the newest change of the status it shows (a permit changes the ETag, so a
+    reader holding the old one sees it instead of a 304)."""
+    tag = f"{form.id}-{form.version}.{shared_version}"
+    return f'"{tag}.{naccs_status_seq}"' if naccs_status_seq else f'"{tag}"'
+
+
+def status_seq(statuses: Sequence[TradeNaccsStatus]) -> int:
+    return max((status.change_seq for status in statuses), default=0)
 
 
 def _view(ws: TradeWorkspace, form: FormDocument) -> FormView:
     locked = locked_paths_for(ws.state(form), ws.locks())
-    return FormView(form, ws.view(form), ws.shared.version, locked)
+    return FormView(form, ws.view(form), ws.shared.version, locked, ws.status_of(form))
 
 
 # -- values: validation, own fields vs shared items ----------------------------------------------
@@ -399,7 +424,7 @@ async def _locked_form(
     current = ws.get(form_id)
     if current is None:  # deleted while we waited for the lock
         raise FormNotFound(f"No form {form_id}")
-    check_if_match(if_match, form_etag(current, ws.shared.version))
+    check_if_match(if_match, ws.etag(current))
     return ws, current
 
 
