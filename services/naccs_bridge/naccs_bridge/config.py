@@ -41,6 +41,9 @@ class Settings(ServiceSettings):
     events_url: str | None = None  # overrides notifications_url + /internal/events
     # Results and permits also belong on the trade's timeline (and drive its task and status rules).
     events_to_trades_timeline: bool = True
+    # ... and their customs status on the trade's Cyber Port forms (forms' ``POST /internal/events``
+    # writes the read-only ``naccs_status`` section from events of the bridge only).
+    events_to_forms: bool = True
     token_url: str | None = None
     service_client_id: str | None = None
     service_client_secret: SecretStr | None = None
@@ -57,10 +60,13 @@ class Settings(ServiceSettings):
 
     @property
     def event_targets(self) -> list[str]:
-        """Every receiver of the bridge's events: notifications, and the trades timeline."""
+        """Every receiver of the bridge's events: notifications, the trades timeline, and the forms
+        (customs status write-back). Each deduplicates by event id."""
         targets = [self.events_target] if self.events_target else []
         if self.events_to_trades_timeline and self.trades_url:
             targets.append(self.trades_url.rstrip("/") + "/internal/events")
+        if self.events_to_forms and self.forms_url:
+            targets.append(self.forms_url.rstrip("/") + "/internal/events")
         return targets
 
     @model_validator(mode="after")

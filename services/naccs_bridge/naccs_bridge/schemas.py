@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from naccs_bridge.domain.customs_status import StatusUpdate
 from shared.codes.corporate_number import check_corporate_number
 
 Processing = Literal["new", "correct", "cancel"]
@@ -125,10 +126,24 @@ class NaccsFormSummary(BaseModel):
     updated_at: datetime
 
 
+class InquiryAnswer(BaseModel):
+    """An inquiry's answer (照会結果) as NACCS gave it, decoded, and the customs status it showed."""
+
+    output_info_code: str
+    message_kind: str
+    reference_no: str | None
+    lines: list[str] = Field(description="The answer's lines after the result codes and number")
+    customs_status: list[StatusUpdate] = Field(
+        description="What was applied: the declaration's state (IEX/IID); none for inquiries"
+        " whose output layout is not public (ICG, IAL, IVS ...)"
+    )
+
+
 class SendResult(BaseModel):
     accepted: bool
     reference_no: str | None
     results: list[ResultView]
+    inquiry: InquiryAnswer | None = None
 
 
 class SendView(BaseModel):

@@ -7,7 +7,8 @@ States of ``naccs_send`` (each change its own short transaction, so a crash leav
   state: a partial unique index says so, and claimers take a per-利用者ID advisory lock so they skip
   rather than collide.
 * ``sent``    → NACCS's reply is stored; applying it to the form is all that is left.
-* ``result_stored`` → applied: form status, result codes on their items, usage ledger, ``naccs.result``.
+* ``result_stored`` → applied: form status, result codes on their items, usage ledger, ``naccs.result``
+  (with the customs status it shows; an inquiry's decoded answer is kept with the send).
 * ``failed`` / ``cancelled`` → final, nothing (more) reached NACCS.
 
 Never sending twice: the worker only calls NACCS from ``sending``. If NACCS was not reached (connection
@@ -37,7 +38,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from naccs_bridge.clients.identity import CredentialsProvider
 from naccs_bridge.clients.naccs import ChannelAmbiguous, ChannelUnreachable, NaccsChannel
 from naccs_bridge.db.models import NaccsFormRow, NaccsSendRow, UsageRow, outbox_table
+from naccs_bridge.domain import customs_status
 from naccs_bridge.domain.errors import TelegramError
+from naccs_bridge.domain.loading import load_catalogue
+from naccs_bridge.domain.specs import CodeKind
 from naccs_bridge.domain.telegram import (
     HEADER_LINE,
     ChannelSettings,
@@ -46,6 +50,7 @@ from naccs_bridge.domain.telegram import (
     parse_result_notice,
 )
 from naccs_bridge.services.naccs_forms import apply_notice
+from naccs_bridge.services.permits import apply_permit
 from shared.db import make_sessionmaker
 from shared.outbox import add_event
 
@@ -96,19 +101,46 @@ async def record_result(
         mapped = apply_notice(form, notice, now)
         send.status = "result_stored"
         send.finished_at = now
+        outcome = (
+            "rejected" if not notice.accepted else "warning" if notice.warnings else "accepted"
+        )
+        inquiry = is_inquiry(send.code)
+        updates = (
+            customs_status.from_inquiry(send.code, notice, now)
+            if inquiry
+            else customs_status.from_result(send.code, notice, now)
+        )
         send.result = {
             "accepted": notice.accepted,
             "reference_no": notice.reference_no,
             "results": [m.model_dump(mode="json") for m in mapped],
         }
-        outcome = (
-            "rejected" if not notice.accepted else "warning" if notice.warnings else "accepted"
-        )
         payload = {
             "accepted": notice.accepted,
             "reference_no": notice.reference_no,
             "result_codes": [c.raw for c in notice.codes],
+            "customs_status": customs_status.as_payload(updates),
+            "summary": customs_status.result_summary(
+                send.code,
+                inquiry=inquiry,
+                outcome=outcome,
+                updates=updates,
+                lines=list(notice.extra_lines),
+            ),
         }
+        if inquiry:
+            # The decoded answer is kept with the send (and shown with it) whatever it says.
+            answer = {
+                "output_info_code": notice.header.output_info_code,
+                "message_kind": str(notice.header.message_kind),
+                "reference_no": notice.reference_no,
+                "lines": list(notice.extra_lines),
+                "customs_status": customs_status.as_payload(updates),
+            }
+            send.result["inquiry"] = answer
+            payload["kind"] = "inquiry"
+            payload["inquiry"] = answer
+            await _apply_inquired_permits(session, send, updates, now)
     session.add(
         UsageRow(
             id=uuid.uuid4(),
@@ -138,6 +170,27 @@ async def record_result(
         event_id=uuid.uuid4(),
         occurred_at=now,
     )
+
+
+def is_inquiry(code: str) -> bool:
+    entry = load_catalogue().get(code)
+    return entry is not None and entry.kind is CodeKind.INQUIRY
+
+
+async def _apply_inquired_permits(
+    session: AsyncSession,
+    send: NaccsSendRow,
+    updates: list[customs_status.StatusUpdate],
+    now: datetime,
+) -> None:
+    """An inquiry showing a permit the bridge has not seen (the notice is late or was lost) applies
+    it as the notice would: the trade's declaration forms, once (``services.permits``)."""
+    for status in updates:
+        direction = customs_status.PERMIT_DIRECTIONS.get(status.procedure)
+        if status.state is customs_status.State.PERMITTED and direction is not None:
+            await apply_permit(
+                session, direction=direction, update=status, now=now, trade_id=send.trade_id
+            )
 
 
 class SendQueue:

@@ -5,8 +5,9 @@ as the message is stored and applied, so a crash re-fetches at most what was not
 re-fetched message is a no-op.
 
 Applied: a permit notice (出力情報コード in ``permit_output_codes``) marks the declaration's forms
-permitted and emits ``naccs.permit``; a result notice for one of our sends (file route) is applied to
-that send like a reply.
+permitted and emits ``naccs.permit`` with the customs status (``services.permits``: once per
+declaration, so a notice arriving after an inquiry already showed the permit emits nothing); a result
+notice for one of our sends (file route) is applied to that send like a reply.
 """
 
 from __future__ import annotations
@@ -26,20 +27,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from naccs_bridge.clients.naccs import ChannelUnreachable, DeliveredMessage, NaccsChannel
 from naccs_bridge.db.models import (
     ChannelCursorRow,
-    NaccsFormRow,
     NaccsSendRow,
     OutputMessageRow,
-    outbox_table,
 )
+from naccs_bridge.domain import customs_status
 from naccs_bridge.domain.errors import TelegramError
 from naccs_bridge.domain.telegram import ChannelSettings, parse_output_telegram, parse_result_notice
 from naccs_bridge.sending.queue import record_result
+from naccs_bridge.services.permits import apply_permit
 from shared.db import make_sessionmaker
-from shared.outbox import add_event
 
 log = structlog.get_logger("naccs_bridge.outputs")
 CURSOR_NAME = "naccs"
-PERMIT_FORMS = {"export": ("EDA", "EDC"), "import": ("IDA", "IDC")}
 
 
 async def ingest(
@@ -110,44 +109,22 @@ async def ingest(
 async def _apply_permit(
     session: AsyncSession, row: OutputMessageRow, direction: str, lines: list[str], now: datetime
 ) -> None:
-    declaration_no = row.subject.strip()
-    forms = (
-        await session.scalars(
-            select(NaccsFormRow)
-            .where(
-                NaccsFormRow.reference_no == declaration_no,
-                NaccsFormRow.code.in_(PERMIT_FORMS[direction]),
-            )
-            .with_for_update()
-        )
-    ).all()
+    update = customs_status.from_permit(
+        direction,
+        row.subject.strip(),
+        lines,
+        business_code=row.business_code,
+        output_info_code=row.output_info_code,
+        at=now,
+    )
+    forms = await apply_permit(
+        session, direction=direction, update=update, now=now, output_message_id=row.id
+    )
     if not forms:
         return
-    for form in forms:
-        form.status = "permitted"
-        form.permitted_at = now
-        form.version += 1
-        form.updated_at = now
     row.applied = "permit"
     row.trade_id = forms[0].trade_id
     row.form_id = forms[0].id
-    await add_event(
-        session,
-        table=outbox_table,
-        topic="naccs.permit",
-        version=1,
-        payload={
-            "direction": direction,
-            "declaration_no": declaration_no,
-            "permitted_on": lines[1] if len(lines) > 1 else None,
-            "output_info_code": row.output_info_code,
-            "form_ids": [str(f.id) for f in forms],
-            "output_message_id": str(row.id),
-        },
-        trade_id=forms[0].trade_id,
-        event_id=uuid.uuid4(),
-        occurred_at=now,
-    )
 
 
 async def _apply_result(

@@ -13,7 +13,7 @@ from naccs_bridge.db.models import NaccsFormRow, NaccsSendRow, input_id_sequence
 from naccs_bridge.domain.errors import ItemValueError, RepeatOverflow
 from naccs_bridge.domain.prefill import NaccsForm
 from naccs_bridge.domain.telegram import ChannelSettings, encode_body
-from naccs_bridge.schemas import SendResult, SendView
+from naccs_bridge.schemas import InquiryAnswer, SendResult, SendView
 from naccs_bridge.sending.queue import IN_FLIGHT_STATES
 from naccs_bridge.services.naccs_forms import field_map_for, result_views
 from shared.errors import AppError, Conflict, InvalidInput, field_error
@@ -137,10 +137,12 @@ async def cancel(session: AsyncSession, send: NaccsSendRow, now: datetime) -> No
 def send_view(row: NaccsSendRow) -> SendView:
     result = None
     if row.result is not None:
+        inquiry = row.result.get("inquiry")
         result = SendResult(
             accepted=bool(row.result.get("accepted")),
             reference_no=row.result.get("reference_no"),
             results=result_views(list(row.result.get("results", []))),
+            inquiry=InquiryAnswer.model_validate(inquiry) if inquiry is not None else None,
         )
     return SendView(
         id=row.id,
