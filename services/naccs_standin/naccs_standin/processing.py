@@ -63,6 +63,8 @@ INQUIRY_CODES = {"IEX": "SAE8010", "IID": "SAD8010"}
 OUTBOX_LOCK_KEY = 7_221_122
 
 LOCODE = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}$")
+# 保税地域コード: 官署 (digit + letter) and three more, e.g. 1AW61 (Ohi), 2DW11 (Honmoku).
+BONDED_AREA = re.compile(r"^[0-9][A-Z][A-Z0-9]{3}$")
 CONTAINER_NO = re.compile(r"^[A-Z]{4}[0-9]{7}$")
 
 
@@ -248,6 +250,7 @@ class Naccs:
         return int(value or 0)
 
     def _port_errors(self, body: Body, *, loading_must_be_japanese: bool) -> list[str]:
+        """Export loads in Japan (LPR); an import is discharged in Japan (DPR)."""
         codes: list[str] = []
         loading = body.items.get("loading_port", "")
         if loading and not LOCODE.match(loading):
@@ -257,6 +260,21 @@ class Naccs:
         discharge = body.items.get("discharge_port", "")
         if discharge and not LOCODE.match(discharge):
             codes.append(WireError("S0003", "", item_id="DPR").result_code)
+        elif discharge and not loading_must_be_japanese and not discharge.startswith("JP"):
+            codes.append(WireError("R0003", "", item_id="DPR").result_code)
+        return codes
+
+    @staticmethod
+    def _import_errors(body: Body) -> list[str]:
+        """IDA's own checks: the 積出地 is a LOCODE and the 蔵置場所 a bonded-area code. Neither item
+        has a public 項目略称, so the code names no item (as NACCS does for such items)."""
+        codes: list[str] = []
+        loading_place = body.items.get("loading_place_code", "")
+        if loading_place and not LOCODE.match(loading_place):
+            codes.append(WireError("S0003", "積出地コード is not a UN/LOCODE").result_code)
+        storage = body.items.get("storage_code", "")
+        if storage and not BONDED_AREA.match(storage):
+            codes.append(WireError("S0003", "蔵置場所コード is not a bonded area").result_code)
         return codes
 
     async def _cargo_exists(self, conn: AsyncConnection, control_no: str) -> bool:
@@ -313,6 +331,8 @@ class Naccs:
         self, conn: AsyncConnection, header: InputHeader, body: Body, now: datetime, direction: str
     ) -> Outcome:
         codes = self._port_errors(body, loading_must_be_japanese=direction == "export")
+        if direction == "import":
+            codes.extend(self._import_errors(body))
         control_no = body.items.get("export_control_no", "") if direction == "export" else ""
         if control_no and not await self._cargo_exists(conn, control_no):
             codes.append(WireError("E0101", "", item_id="EKN").result_code)
@@ -499,7 +519,8 @@ class Naccs:
                 row.declaration_no,
                 permitted_at.astimezone(UTC).strftime("%Y%m%d"),
                 row.examination or "",
-                row.export_control_no or "",
+                # What the permit is for: the export cargo's 輸出管理番号, the import's B/L番号.
+                (row.export_control_no or "") if export else _first_bl_no(row.items),
             ]
             output = write_output(spec, lines, self.settings.charset)
             await self._store_output(
@@ -574,6 +595,11 @@ class Naccs:
 
 def _as_json(body: Body) -> dict[str, Any]:
     return {"items": body.items, "groups": body.groups}
+
+
+def _first_bl_no(stored: dict[str, Any] | None) -> str:
+    blocks = ((stored or {}).get("groups") or {}).get("bl_numbers") or [{}]
+    return str(blocks[0].get("bl_no", ""))
 
 
 async def reset_state(conn: AsyncConnection) -> None:

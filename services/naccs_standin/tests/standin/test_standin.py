@@ -280,3 +280,39 @@ async def test_ida_then_idc_and_the_import_permit(
     assert permit.header.output_info_code == "SAD0030"  # 輸入許可通知 (stand-in's code)
     assert permit.header.business_code == "IDC"
     assert permit.header.subject == declaration_no
+    assert permit.lines[3] == "WHLC0123456789"  # the B/L it permits (export: the cargo)
+
+
+async def test_an_import_declaration_is_checked_as_naccs_checks_one(
+    standin: httpx.AsyncClient,
+) -> None:
+    items = {
+        "value_class": "L",
+        "declaration_type1": "C",
+        "customs_office": "2D",
+        "customs_department": "11",
+        "planned_date": "20261122",
+        "storage_code": "2DW11",
+        "packages": "30",
+        "package_unit": "CT",
+        "gross_weight": "2100",
+        "weight_unit": "KGM",
+        "discharge_port": "JPYOK",
+        "loading_place_code": "VNSGN",
+    }
+    groups = {
+        "bl_numbers": [{"bl_no": "WHLC0123456789"}],
+        "lines": [{"hs_code": "940161000", "description": "WOODEN CHAIRS", "origin_country": "VN"}],
+    }
+
+    async def codes(**changes: str) -> list[str]:
+        raw = telegram("IDA", {**items, **changes}, groups, input_id_no="0000000301")
+        return [c.raw for c in parse_result_notice(await send(standin, raw), CHANNEL).codes]
+
+    # Discharged outside Japan is no import into Japan; the item is named so the bridge can show it.
+    assert await codes(discharge_port="KRPUS") == ["R0003-DPR -0000"]
+    assert await codes(discharge_port="YOK") == ["S0003-DPR -0000"]
+    assert await codes(storage_code="HMK") == ["S0003-0000-0000"]
+    assert await codes(loading_place_code="SGN") == ["S0003-0000-0000"]
+    assert await codes(storage_code="") == ["S0001-0000-0000"]  # mandatory, layout only
+    assert await codes() == ["00000-0000-0000"]
