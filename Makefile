@@ -1,7 +1,7 @@
 # Minato: every target is a thin wrapper, so people and CI run the same commands.
 # Needs only Python 3.11+ and make: the first target that needs the environment creates it.
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-e2e lint fmt typecheck check deploy-check bench clean
+.PHONY: help install run demo test test-unit test-e2e lint fmt typecheck check deploy-check bench clean
 SHELL := /bin/bash
 
 PYTHON ?= python3
@@ -31,6 +31,9 @@ install: $(VENV)/.synced ## Create .venv from the lock file (uv, installed into 
 
 run: install ## Run the whole system: embedded PostgreSQL (or DATABASE_URL), every service, mail sink
 	$(PY) -m shared.devstack run
+
+demo: install ## Seed the demo world into a running `make run`: every business type, logins, trades
+	$(PY) -m shared.devstack demo
 
 run-%: install ## Run one service alone on its default port, e.g. make run-trades (see README)
 	$(PY) -m shared.devstack service $*

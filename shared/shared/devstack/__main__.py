@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
 from types import FrameType
 
+import httpx
+
+from shared.devstack.demo import DemoError, DemoWorld, operator_token, refuse_unless_local
 from shared.devstack.stack import (
     ALL_SERVICES,
     DEMO_OPERATOR_EMAIL,
@@ -25,8 +29,20 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
+# In `make run` customs permits after 10 s (x 審査区分 1-3) instead of the stand-in's 60 s, so the demo
+# world's export permit arrives while a person waits; set the variable to change it.
+DEV_PERMIT_DELAY_S = "10"
+
+
 def run() -> int:
-    stack = Stack(options_from_env())
+    options = options_from_env()
+    options.extra_env = {
+        "NACCS_STANDIN_PERMIT_DELAY_S": os.environ.get(
+            "NACCS_STANDIN_PERMIT_DELAY_S", DEV_PERMIT_DELAY_S
+        ),
+        **options.extra_env,
+    }
+    stack = Stack(options)
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     started = time.monotonic()
@@ -40,6 +56,7 @@ def run() -> int:
             f"  API docs:  {stack.gateway_url}/docs\n"
             f"  Mail sink: {stack.processes['smtp-sink'].url}/messages\n"
             f"  Demo login (platform operator): {DEMO_OPERATOR_EMAIL} / {DEMO_OPERATOR_PASSWORD}\n"
+            "  Demo world (organisations, logins, trades): `make demo` in another terminal\n"
             "Press Ctrl-C to stop.",
             flush=True,
         )
@@ -83,13 +100,44 @@ def run_one(name: str) -> int:
         stack.stop()
 
 
+def demo() -> int:
+    """Seed the demo world into the running `make run` (MINATO_URL, MINATO_MAIL_URL)."""
+    url = os.environ.get("MINATO_URL", "http://127.0.0.1:8000").rstrip("/")
+    mail_url = os.environ.get("MINATO_MAIL_URL", "http://127.0.0.1:8026")
+    with httpx.Client(base_url=url, timeout=httpx.Timeout(30.0)) as client:
+        try:
+            refuse_unless_local(url)
+            token = operator_token(client, DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD)
+            world = DemoWorld(
+                client,
+                operator_token=token,
+                mail_url=mail_url,
+                say=lambda line: print(line, flush=True),  # noqa: T201
+            )
+            world.seed()
+        except DemoError as exc:
+            print(f"demo: {exc}", file=sys.stderr)  # noqa: T201
+            return 1
+        except httpx.TransportError as exc:
+            print(  # noqa: T201
+                f"demo: nothing answers at {url} or {mail_url} ({exc}); start `make run` first "
+                "(set MINATO_URL / MINATO_MAIL_URL if it printed other ports)",
+                file=sys.stderr,
+            )
+            return 1
+    print(world.summary(url))  # noqa: T201
+    return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m shared.devstack")
-    parser.add_argument("command", choices=["run", "service"])
+    parser.add_argument("command", choices=["run", "service", "demo"])
     parser.add_argument("name", nargs="?", help="the service, for `service`")
     args = parser.parse_args()
     if args.command == "service":
         sys.exit(run_one(args.name or ""))
+    if args.command == "demo":
+        sys.exit(demo())
     sys.exit(run())
 
 
