@@ -43,11 +43,19 @@ RFC 9457 `application/problem+json` with a stable `code` and the `request_id`.""
 
 def build_routes(settings: Settings) -> list[Route]:
     routes = []
+    replicas = settings.upstream_replicas
     for prefix, service in settings.routes.items():
-        base_url = settings.upstreams.get(service)
-        if base_url is None:
+        urls = replicas.get(service)
+        if urls is None:
             raise ValueError(f"route {prefix} names unknown upstream {service!r}")
-        routes.append(Route(prefix=prefix.rstrip("/"), service=service, base_url=base_url))
+        routes.append(
+            Route(
+                prefix=prefix.rstrip("/"),
+                service=service,
+                base_url=urls[0],
+                replica_urls=tuple(urls) if len(urls) > 1 else (),
+            )
+        )
     return routes
 
 
@@ -67,21 +75,42 @@ def system_router() -> APIRouter:
     async def services_health(request: Request) -> JSONResponse:
         settings: Settings = request.app.state.settings
         client: httpx.AsyncClient = request.app.state.health_client
+        proxy: UpstreamProxy = request.app.state.proxy
 
-        async def check(name: str, base: str) -> tuple[str, dict[str, Any]]:
+        async def check(base: str) -> dict[str, Any]:
             try:
                 response = await client.get(base.rstrip("/") + "/readyz")
             except httpx.HTTPError:
-                return name, {"status": "unreachable"}
+                return {"status": "unreachable"}
             try:
                 body = response.json()
             except ValueError:
                 body = {}
             status = "ok" if response.status_code == 200 else "not_ready"
             checks = body.get("checks", {}) if isinstance(body, dict) else {}
-            return name, {"status": status, "checks": checks}
+            return {"status": status, "checks": checks}
 
-        results = dict(await asyncio.gather(*(check(n, b) for n, b in settings.upstreams.items())))
+        async def check_service(name: str, urls: list[str]) -> tuple[str, dict[str, Any]]:
+            found = await asyncio.gather(*(check(url) for url in urls))
+            if len(urls) == 1:
+                return name, found[0]
+            # Several replicas: each one's own answer, and the service as a whole.
+            now = asyncio.get_running_loop().time()
+            skipped = proxy.skipped_replicas(name, now)
+            replicas = [
+                {"url": url, **result, "skipped_by_proxy": url in skipped}
+                for url, result in zip(urls, found, strict=True)
+            ]
+            ready = [r for r in replicas if r["status"] == "ok"]
+            status = "ok" if len(ready) == len(replicas) else "degraded" if ready else "unreachable"
+            checks = ready[0]["checks"] if ready else {}
+            return name, {"status": status, "checks": checks, "replicas": replicas}
+
+        results = dict(
+            await asyncio.gather(
+                *(check_service(n, urls) for n, urls in settings.upstream_replicas.items())
+            )
+        )
         overall = "ok" if all(r["status"] == "ok" for r in results.values()) else "degraded"
         return JSONResponse(
             {"status": overall, "services": results}, status_code=200 if overall == "ok" else 503
@@ -229,6 +258,7 @@ def create_app(
         pool_size=settings.upstream_pool_size,
         max_body_bytes=settings.max_request_body_bytes,
         client=settings.proxy_client,
+        down_s=settings.upstream_down_s,
     )
     # The gateway is the issuer: it verifies against its own keys, no network round trip.
     verifier = own_verifier(settings, keyring)
@@ -261,7 +291,10 @@ def create_app(
     )
     app.state.keyring = keyring
     app.state.identity = identity
-    app.state.openapi_merger = OpenAPIMerger(settings.upstreams, routes, settings.openapi_cache_s)
+    app.state.proxy = proxy
+    app.state.openapi_merger = OpenAPIMerger(
+        settings.upstream_replicas, routes, settings.openapi_cache_s
+    )
     proxy.bind_verifier(app.state)
     # Proxied requests are answered in front of the middleware stack (gateway.proxy.EdgeProxy).
     install_edge(app, proxy, service=settings.service_name, access_log=settings.access_log)

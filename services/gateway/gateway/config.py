@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import DEV_SECRET_MARKER, Environment, ServiceSettings
@@ -15,13 +15,18 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore")
 
     service_name: str = "gateway"
-    # service name -> base URL, e.g. {"trades": "http://127.0.0.1:8001"}
-    upstreams: dict[str, str] = Field(default_factory=dict)
+    # service name -> base URL, e.g. {"trades": "http://127.0.0.1:8001"}, or a list of the replicas'
+    # URLs, e.g. {"trades": ["http://10.0.0.5:8001", "http://10.0.0.6:8001"]}, taken in turn (a
+    # replica that refuses connections is skipped for ``upstream_down_s``). The list is for
+    # bare metal, compose and dev: in Kubernetes give the Service's one URL, the Service balances.
+    upstreams: dict[str, str | list[str]] = Field(default_factory=dict)
     # public path prefix -> service name, e.g. {"/api/v1/trades": "trades"}
     routes: dict[str, str] = Field(default_factory=dict)
     upstream_connect_timeout_s: float = Field(default=2.0, gt=0)
     upstream_read_timeout_s: float = Field(default=30.0, gt=0)
-    upstream_pool_size: int = Field(default=100, ge=1)
+    upstream_pool_size: int = Field(default=100, ge=1)  # per replica
+    # How long a replica that refused a connection (or did not accept one in time) is passed over.
+    upstream_down_s: float = Field(default=5.0, ge=0)
     # The client that carries proxied requests: "native" (gateway.upstream_http) or "aiohttp".
     proxy_client: Literal["native", "aiohttp"] = "native"
     max_request_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
@@ -70,6 +75,22 @@ class Settings(ServiceSettings):
     # Dev only: a demo platform operator seeded at start so a fresh `make run` can log in.
     demo_operator_email: str | None = None
     demo_operator_password: SecretStr | None = None
+
+    @field_validator("upstreams")
+    @classmethod
+    def _at_least_one_url(cls, value: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        for service, urls in value.items():
+            if isinstance(urls, list) and not urls:
+                raise ValueError(f"upstreams[{service!r}] lists no URL")
+        return value
+
+    @property
+    def upstream_replicas(self) -> dict[str, list[str]]:
+        """Service name -> the URLs of its replicas (one for the single-URL form)."""
+        return {
+            service: [urls] if isinstance(urls, str) else list(urls)
+            for service, urls in self.upstreams.items()
+        }
 
     @model_validator(mode="after")
     def _no_dev_identities_in_prod(self) -> Self:

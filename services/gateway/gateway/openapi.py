@@ -91,7 +91,10 @@ def _tag_operations(path_item: dict[str, Any], service: str) -> dict[str, Any]:
 
 
 class OpenAPIMerger:
-    def __init__(self, upstreams: dict[str, str], routes: list[Route], cache_s: float) -> None:
+    def __init__(
+        self, upstreams: dict[str, list[str]], routes: list[Route], cache_s: float
+    ) -> None:
+        # Service -> its replicas' URLs; any one of them serves the document.
         self.upstreams = upstreams
         self.routes = routes
         self.cache_s = cache_s
@@ -113,17 +116,20 @@ class OpenAPIMerger:
     async def _fetch_all(self) -> tuple[dict[str, dict[str, Any]], list[str]]:
         async with httpx.AsyncClient(timeout=httpx.Timeout(3.0)) as client:
 
-            async def fetch(name: str, base: str) -> tuple[str, dict[str, Any] | None]:
-                try:
-                    response = await client.get(base.rstrip("/") + "/openapi.json")
-                    response.raise_for_status()
-                    body = response.json()
-                    return name, body if isinstance(body, dict) else None
-                except (httpx.HTTPError, ValueError):
-                    return name, None
+            async def fetch(name: str, urls: list[str]) -> tuple[str, dict[str, Any] | None]:
+                for base in urls:
+                    try:
+                        response = await client.get(base.rstrip("/") + "/openapi.json")
+                        response.raise_for_status()
+                        body = response.json()
+                    except (httpx.HTTPError, ValueError):
+                        continue
+                    if isinstance(body, dict):
+                        return name, body
+                return name, None
 
             results = await asyncio.gather(
-                *(fetch(name, base) for name, base in self.upstreams.items())
+                *(fetch(name, urls) for name, urls in self.upstreams.items())
             )
         docs = {name: doc for name, doc in results if doc is not None}
         unavailable = [name for name, doc in results if doc is None]

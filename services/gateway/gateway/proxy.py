@@ -12,6 +12,13 @@ every request. ``make bench`` measures this hop against nginx.
 The proxy verifies the bearer token at the edge (the services verify it again), stamps the request id,
 passes bodies through unchanged in both directions, and turns a dead or slow upstream into a 502/504
 problem within the configured timeouts.
+
+A service may run as several replicas (``GATEWAY_UPSTREAMS`` lists their URLs): requests take them in
+turn, and passive health passes over a replica that refused a connection for ``upstream_down_s``
+(``UpstreamGroup``). A request whose connection could not be opened was never sent, so it goes to the
+next replica whatever its method; one that was sent and met a closed connection before any answer
+byte is repeated only when repeating is harmless (GET, HEAD, OPTIONS, PUT, DELETE or an
+``Idempotency-Key``, with its body in hand). With one URL per service none of this runs.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from yarl import URL
 
 from gateway.upstream_http import (
     UpstreamClosed,
+    UpstreamConnectError,
     UpstreamConnectTimeout,
     UpstreamError,
     UpstreamPool,
@@ -98,10 +106,74 @@ class PayloadTooLarge(AppError):
 class Route:
     prefix: str
     service: str
-    base_url: str
+    base_url: str  # the first replica
+    # Every replica's URL when the service runs several (``base_url`` is the first); empty: just one.
+    replica_urls: tuple[str, ...] = ()
 
     def matches(self, path: str) -> bool:
         return path == self.prefix or path.startswith(self.prefix + "/")
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return self.replica_urls or (self.base_url,)
+
+
+class Replica:
+    """One process of a service, its connection pool, and what passive health knows of it."""
+
+    __slots__ = ("down_until", "pool", "refusals", "url")
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.pool: UpstreamPool | None = None  # the native client's
+        self.down_until = 0.0  # loop time before which it is passed over (it refused a connection)
+        self.refusals = 0  # connections it refused or did not accept in time, since the start
+
+
+class UpstreamGroup:
+    """The replicas of one service, taken in turn; one that refused a connection sits out a while.
+
+    Round robin rather than least-in-flight: the replicas are alike and each request is short, and the
+    turn costs a counter. Passive health only (no probes): a refused or timed-out connect marks the
+    replica down for ``down_s``; when every replica is marked, the one back soonest is tried anyway.
+    """
+
+    def __init__(self, service: str, urls: tuple[str, ...], down_s: float) -> None:
+        self.service = service
+        self.replicas = [Replica(url) for url in urls]
+        # The single-replica fast path: no turn, no clock, no marks.
+        self.single: Replica | None = self.replicas[0] if len(self.replicas) == 1 else None
+        self.down_s = down_s
+        self._turn = 0
+
+    def pick(self, now: float) -> Replica:
+        replicas = self.replicas
+        count = len(replicas)
+        start = self._turn
+        for step in range(count):
+            replica = replicas[(start + step) % count]
+            if replica.down_until <= now:
+                self._turn = (start + step + 1) % count
+                return replica
+        replica = min(replicas, key=lambda r: r.down_until)
+        self._turn = (replicas.index(replica) + 1) % count
+        return replica
+
+    def mark_down(self, replica: Replica, now: float) -> None:
+        if self.single is None:
+            replica.refusals += 1
+            replica.down_until = now + self.down_s
+            log.warning("upstream_replica_down", service=self.service, url=replica.url)
+
+    def untried(self, tried: list[Replica], now: float) -> Replica | None:
+        """The next replica to retry on: one not tried yet, those not marked down first."""
+        if self.single is not None:
+            return None
+        left = [r for r in self.replicas if r not in tried]
+        if not left:
+            return None
+        up = [r for r in left if r.down_until <= now]
+        return (up or left)[0]
 
 
 class UpstreamProxy:
@@ -117,6 +189,7 @@ class UpstreamProxy:
         pool_size: int,
         max_body_bytes: int,
         client: str = "native",
+        down_s: float = 5.0,
     ) -> None:
         if client not in PROXY_CLIENTS:
             raise ValueError(f"proxy client must be one of {PROXY_CLIENTS}, not {client!r}")
@@ -132,7 +205,12 @@ class UpstreamProxy:
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
         self._session: aiohttp.ClientSession | None = None
-        self.pools: dict[str, UpstreamPool] = {}
+        self.pools: dict[str, UpstreamPool] = {}  # by replica URL
+        # One group per service, shared by its routes (forms has two prefixes, one turn).
+        self.groups: dict[str, UpstreamGroup] = {}
+        for route in self.routes:
+            if route.service not in self.groups:
+                self.groups[route.service] = UpstreamGroup(route.service, route.urls, down_s)
 
     def bind_verifier(self, holder: object) -> None:
         """``holder.token_verifier`` is read per request, so the verifier can be swapped (key rotation)."""
@@ -140,17 +218,19 @@ class UpstreamProxy:
 
     async def start(self) -> None:
         if self.client == "native":
-            for route in self.routes:
-                if route.base_url not in self.pools:
-                    self.pools[route.base_url] = UpstreamPool(
-                        route.base_url,
-                        limit=self.pool_size,
-                        connect_timeout_s=self.connect_timeout_s,
-                        read_timeout_s=self.read_timeout_s,
-                        keepalive_s=30.0,  # below the services' 65 s, as for aiohttp
-                        # The gateway's own X-Request-ID is the one the caller sees.
-                        drop_response_headers=frozenset({b"x-request-id"}),
-                    )
+            for group in self.groups.values():
+                for replica in group.replicas:
+                    if replica.url not in self.pools:
+                        self.pools[replica.url] = UpstreamPool(
+                            replica.url,
+                            limit=self.pool_size,
+                            connect_timeout_s=self.connect_timeout_s,
+                            read_timeout_s=self.read_timeout_s,
+                            keepalive_s=30.0,  # below the services' 65 s, as for aiohttp
+                            # The gateway's own X-Request-ID is the one the caller sees.
+                            drop_response_headers=frozenset({b"x-request-id"}),
+                        )
+                    replica.pool = self.pools[replica.url]
             return
         connector = aiohttp.TCPConnector(
             limit=self.pool_size,
@@ -170,11 +250,21 @@ class UpstreamProxy:
 
     async def close(self) -> None:
         pools, self.pools = self.pools, {}
+        for group in self.groups.values():
+            for replica in group.replicas:
+                replica.pool = None
         for pool in pools.values():
             await pool.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    def skipped_replicas(self, service: str, now: float) -> set[str]:
+        """URLs of the service's replicas that passive health passes over right now."""
+        group = self.groups.get(service)
+        if group is None:
+            return set()
+        return {r.url for r in group.replicas if r.down_until > now}
 
     def route_for(self, path: str) -> Route | None:
         for route in self.routes:
@@ -372,7 +462,9 @@ class UpstreamProxy:
         send: Send,
         id_header: tuple[bytes, bytes] | None,
     ) -> int:
-        pool = self.pools.get(route.base_url)
+        group = self.groups[route.service]
+        replica = group.single or group.pick(asyncio.get_running_loop().time())
+        pool = replica.pool
         assert pool is not None, "proxy not started"
         method: str = scope["method"]
         too_large = [False]
@@ -380,13 +472,27 @@ class UpstreamProxy:
         if self._check_content_length(scope):
             body = await self._read_body(receive, too_large)
         head, chunked = self._request_head(pool, scope, method, body)
-        attempts = 2 if method in IDEMPOTENT and isinstance(body, bytes) else 1
+        # Sent, then closed before any answer: repeated once per replica when that is harmless.
+        repeats_left = len(group.replicas)
+        tried = [replica]
         service = route.service
-        for attempt in range(attempts):
+        while True:
             try:
                 conn = await pool.acquire()
-            except UpstreamConnectTimeout as exc:
-                raise UpstreamTimeout(f"{service} did not answer in time") from exc
+            except (UpstreamConnectError, UpstreamConnectTimeout) as exc:
+                # Nothing was sent: another replica may take it, whatever the method.
+                now = asyncio.get_running_loop().time()
+                group.mark_down(replica, now)
+                other = group.untried(tried, now)
+                if other is None:
+                    if isinstance(exc, UpstreamConnectTimeout):
+                        raise UpstreamTimeout(f"{service} did not answer in time") from exc
+                    raise UpstreamUnavailable(f"{service} is unavailable") from exc
+                replica, pool = other, other.pool
+                assert pool is not None, "proxy not started"
+                tried.append(other)
+                head, chunked = self._request_head(pool, scope, method, body)
+                continue
             except UpstreamError as exc:
                 raise UpstreamUnavailable(f"{service} is unavailable") from exc
             try:
@@ -406,9 +512,18 @@ class UpstreamProxy:
                     await conn.wait()
             except UpstreamClosed as exc:
                 pool.release(conn, reusable=False)
-                # A pooled connection closed under us before any answer: safe to retry idempotent calls.
-                if not exc.got_response_bytes and conn.reused and attempt + 1 < attempts:
-                    continue
+                # Closed before any answer: a pooled connection the upstream had just dropped, or
+                # a replica that went away with the request. Repeat only what may be repeated.
+                if not exc.got_response_bytes and repeats_left > 0 and _may_repeat(scope, body):
+                    repeats_left -= 1
+                    if conn.reused:
+                        continue  # a fresh connection to the same replica
+                    other = group.untried(tried, asyncio.get_running_loop().time())
+                    if other is not None and other.pool is not None:
+                        replica, pool = other, other.pool
+                        tried.append(other)
+                        head, chunked = self._request_head(pool, scope, method, body)
+                        continue
                 raise UpstreamUnavailable(f"{service} closed the connection") from exc
             except UpstreamReadTimeout as exc:
                 pool.release(conn, reusable=False)
@@ -420,6 +535,8 @@ class UpstreamProxy:
                 pool.release(conn, reusable=False)
                 raise
             break
+        if replica.down_until:
+            replica.down_until = 0.0  # it answered: back in the turn at once
         status = conn.status
         headers = conn.headers  # a new list per response, ours to extend
         if id_header is not None:
@@ -465,32 +582,59 @@ class UpstreamProxy:
         id_header: tuple[bytes, bytes] | None,
     ) -> int:
         assert self._session is not None, "proxy not started"
-        target = route.base_url + scope.get("raw_path", scope["path"].encode()).decode("latin-1")
+        group = self.groups[route.service]
+        replica = group.single or group.pick(asyncio.get_running_loop().time())
+        target = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         query = scope.get("query_string", b"")
         if query:
             target += "?" + query.decode("latin-1")
         method = scope["method"]
-        self._check_content_length(scope)
         too_large, gone = [False], [False]
-        body = await self._read_body(receive, too_large, gone)
+        body: bytes | AsyncIterator[bytes] = b""
+        if self._check_content_length(scope):  # no Content-Length nor chunked: no body to read
+            body = await self._read_body(receive, too_large, gone)
         headers = self._upstream_headers(scope)
-        url = URL(target, encoded=True)
-        attempts = 2 if method in IDEMPOTENT and isinstance(body, bytes) else 1
-        for attempt in range(attempts):
+        # Sent, then closed before any answer: repeated once per replica when that is harmless.
+        attempts = 1 + len(group.replicas) if _may_repeat(scope, body) else 1
+        tried = [replica]
+        attempt = 0
+        while True:
             try:
                 response = await self._session.request(
-                    method, url, headers=headers, data=body, allow_redirects=False
+                    method,
+                    URL(replica.url + target, encoded=True),
+                    headers=headers,
+                    data=body if body or method not in _BODYLESS_METHODS else None,
+                    allow_redirects=False,
                 )
                 break
             except PayloadTooLarge:
                 raise
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                # Nothing was sent (aiohttp reads a streamed body only once connected): another
+                # replica may take it, whatever the method.
+                now = asyncio.get_running_loop().time()
+                group.mark_down(replica, now)
+                other = group.untried(tried, now)
+                if other is None:
+                    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+                        raise UpstreamTimeout(f"{route.service} did not answer in time") from exc
+                    raise UpstreamUnavailable(f"{route.service} is unavailable") from exc
+                replica = other
+                tried.append(other)
+                continue
             except aiohttp.ServerDisconnectedError as exc:
                 if gone[0]:
                     raise ClientGone from exc
                 if too_large[0]:
                     raise PayloadTooLarge(f"The limit is {self.max_body_bytes} bytes") from exc
                 # A pooled connection closed under us before any answer: safe to retry idempotent calls.
-                if attempt + 1 < attempts:
+                attempt += 1
+                if attempt < attempts:
+                    other = group.untried(tried, asyncio.get_running_loop().time())
+                    if other is not None:
+                        replica = other
+                        tried.append(other)
                     continue
                 raise UpstreamUnavailable(f"{route.service} closed the connection") from exc
             except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
@@ -501,6 +645,8 @@ class UpstreamProxy:
                 if too_large[0]:
                     raise PayloadTooLarge(f"The limit is {self.max_body_bytes} bytes") from exc
                 raise UpstreamUnavailable(f"{route.service} is unavailable") from exc
+        if replica.down_until:
+            replica.down_until = 0.0
         try:
             skip = HOP_BY_HOP if id_header is None else HOP_BY_HOP | {b"x-request-id"}
             response_headers = [
@@ -542,6 +688,16 @@ class UpstreamProxy:
             return response.status
         finally:
             response.release()
+
+
+def _may_repeat(scope: Scope, body: bytes | AsyncIterator[bytes]) -> bool:
+    """Whether sending this request twice is harmless: an idempotent method or an Idempotency-Key,
+    and a body we still hold whole."""
+    if not isinstance(body, bytes):
+        return False
+    if scope["method"] in IDEMPOTENT:
+        return True
+    return any(name == b"idempotency-key" for name, _ in scope["headers"])
 
 
 class EdgeProxy:
