@@ -20,7 +20,7 @@ from forms.services import housekeeping
 from forms.services.context import Clock, IdFactory, utcnow
 from shared.auth import TokenVerifier
 from shared.http import ServiceClient
-from shared.outbox import OutboxRelay, Sink, fan_out, http_sink
+from shared.outbox import OutboxRelay, Sink, fan_out, http_sink, outbox_backlog_probe
 from shared.service import StartupHook, create_service_app
 from shared.service_auth import ServiceTokenProvider
 
@@ -65,6 +65,7 @@ def create_app(
             _housekeeping_hook(settings, clock),
         ],
         token_verifier=token_verifier,
+        metrics_probes=[outbox_backlog_probe(outbox_table)],
     )
     app.state.clock = clock
     app.state.new_id = id_factory

@@ -17,12 +17,13 @@ from naccs_bridge.clients.naccs import HttpNaccsChannel, NaccsChannel, NoNaccsCh
 from naccs_bridge.clients.trades import StaticTradeAccess, TradeAccess, TradesServiceAccess
 from naccs_bridge.config import Settings
 from naccs_bridge.db.models import outbox_table
+from naccs_bridge.sending.metrics import send_queue_probe
 from naccs_bridge.sending.queue import SendQueue
 from naccs_bridge.services.outputs import OutputPoller
 from naccs_bridge.services.runtime import Clock, Runtime, utcnow
 from shared.auth import TokenVerifier
 from shared.http import ServiceClient
-from shared.outbox import OutboxRelay, fan_out, http_sink
+from shared.outbox import OutboxRelay, fan_out, http_sink, outbox_backlog_probe
 from shared.service import create_service_app
 from shared.service_auth import ServiceTokenProvider
 
@@ -168,4 +169,5 @@ def create_app(
         ],
         on_startup=[start],
         token_verifier=token_verifier,
+        metrics_probes=[outbox_backlog_probe(outbox_table), send_queue_probe],
     )

@@ -26,7 +26,7 @@ from notifications.domain.runtime import Runtime
 from notifications.domain.secrets import SecretBox
 from shared.auth import TokenVerifier
 from shared.http import ServiceClient
-from shared.outbox import OutboxRelay, Sink, http_sink
+from shared.outbox import OutboxRelay, Sink, http_sink, outbox_backlog_probe
 from shared.service import create_service_app
 from shared.service_auth import ServiceTokenProvider
 
@@ -218,6 +218,7 @@ def create_app(
         ],
         on_startup=[start],
         token_verifier=token_verifier,
+        metrics_probes=[outbox_backlog_probe(outbox_table)],
     )
     app.state.runtime = runtime
     app.state.secret_box = SecretBox(settings.secret_encryption_key.get_secret_value())

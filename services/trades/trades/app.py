@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared import idempotency
 from shared.auth import TokenVerifier
-from shared.outbox import OutboxRelay, Sink, http_sink
+from shared.outbox import OutboxRelay, Sink, http_sink, outbox_backlog_probe
 from shared.service import StartupHook, create_service_app
 from shared.service_auth import ServiceAuth, ServiceTokenProvider
 from trades.api import internal, messages, participants, tasks, timeline
@@ -190,6 +190,7 @@ def create_app(
             _housekeeping_hook(settings, runtime),
         ],
         token_verifier=token_verifier,
+        metrics_probes=[outbox_backlog_probe(outbox_table)],
     )
     app.state.runtime = runtime
     return app

@@ -49,6 +49,7 @@ from naccs_bridge.domain.telegram import (
     encode_input_header,
     parse_result_notice,
 )
+from naccs_bridge.sending.metrics import SEND_ATTEMPTS, count_result_when_committed
 from naccs_bridge.services.naccs_forms import apply_notice
 from naccs_bridge.services.permits import apply_permit
 from shared.db import make_sessionmaker
@@ -169,6 +170,9 @@ async def record_result(
         trade_id=send.trade_id,
         event_id=uuid.uuid4(),
         occurred_at=now,
+    )
+    count_result_when_committed(
+        session, code=send.code, outcome=outcome, result_codes=payload.get("result_codes", ())
     )
 
 
@@ -456,7 +460,7 @@ class SendQueue:
         await self.recover()
         calls = 0
         while (claimed := await self.claim()) is not None:
-            await self.send(claimed)
+            SEND_ATTEMPTS.labels(await self.send(claimed)).inc()
             calls += 1
         return calls
 
