@@ -3,11 +3,17 @@
 Timeouts on every call; retries only for idempotent methods (or requests carrying an
 ``Idempotency-Key``), with jittered exponential backoff; the request id and the caller's token are
 propagated; an upstream problem becomes an ``UpstreamProblem`` carrying its status and body.
+
+A peer that runs as several processes (``<PREFIX>PEER_REPLICAS``, set up at start by
+``configure_peer_replicas``) is reached through ``PeerReplicas``: every client made with
+``peer_transport()`` (``ServiceClient`` by default) spreads the calls to a first replica's URL over all
+of them and passes over one that refuses connections.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -34,6 +40,107 @@ class UpstreamProblem(AppError):
         self.upstream_body = dict(body or {})
 
 
+def _origin(url: httpx.URL) -> tuple[str, str, int]:
+    return url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)
+
+
+class _Replica:
+    __slots__ = ("down_until", "url")
+
+    def __init__(self, url: httpx.URL) -> None:
+        self.url = url
+        self.down_until = 0.0
+
+
+class _ReplicaGroup:
+    """One peer's replicas and their passive health, shared by every client of the process."""
+
+    def __init__(self, urls: Sequence[str], down_s: float) -> None:
+        self.replicas = [_Replica(httpx.URL(url)) for url in urls]
+        self.down_s = down_s
+        self._turn = 0
+
+    def pick(self, now: float, tried: Sequence[_Replica] = ()) -> _Replica | None:
+        """The next replica in turn not tried yet, one not marked down if there is any."""
+        count = len(self.replicas)
+        fallback = None
+        for step in range(count):
+            replica = self.replicas[(self._turn + step) % count]
+            if replica in tried:
+                continue
+            if replica.down_until <= now:
+                self._turn = (self._turn + step + 1) % count
+                return replica
+            if fallback is None or replica.down_until < fallback.down_until:
+                fallback = replica
+        return fallback
+
+
+class PeerReplicas(httpx.AsyncBaseTransport):
+    """Spreads requests to a peer over its replicas, in turn; a refusing replica sits out ``down_s``.
+
+    A request whose connection could not be opened was never sent, so it goes to the next replica
+    whatever its method; anything that fails later is the caller's to retry (``ServiceClient`` does
+    for idempotent calls, the outbox relays by design). URLs of other hosts pass through untouched.
+    """
+
+    def __init__(
+        self,
+        groups: Mapping[tuple[str, str, int], _ReplicaGroup],
+        inner: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._groups = groups
+        self._inner = inner or httpx.AsyncHTTPTransport()
+        self._clock = clock
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        group = self._groups.get(_origin(request.url))
+        if group is None:
+            return await self._inner.handle_async_request(request)
+        tried: list[_Replica] = []
+        while True:
+            replica = group.pick(self._clock(), tried)
+            if replica is None:
+                raise AssertionError("unreachable: a group has at least one replica")
+            tried.append(replica)
+            request.url = request.url.copy_with(
+                scheme=replica.url.scheme, host=replica.url.host, port=replica.url.port
+            )
+            request.headers["Host"] = request.url.netloc.decode("ascii")
+            try:
+                response = await self._inner.handle_async_request(request)
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                replica.down_until = self._clock() + group.down_s
+                if len(tried) == len(group.replicas):
+                    raise
+                continue
+            replica.down_until = 0.0
+            return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+_peer_groups: dict[tuple[str, str, int], _ReplicaGroup] = {}
+
+
+def configure_peer_replicas(replicas: Mapping[str, Sequence[str]], *, down_s: float = 5.0) -> None:
+    """Called once at start with ``settings.peer_replicas``: first replica's URL -> all the URLs."""
+    _peer_groups.clear()
+    for first, urls in replicas.items():
+        if len(urls) > 1:
+            _peer_groups[_origin(httpx.URL(first))] = _ReplicaGroup(urls, down_s)
+
+
+def peer_transport() -> httpx.AsyncBaseTransport | None:
+    """A transport for a new client that reaches peers' replicas, or None when there are none.
+
+    One per client (closing a client closes its transport); the turns and marks are the process's.
+    """
+    return PeerReplicas(_peer_groups) if _peer_groups else None
+
+
 class _Retryable(Exception):
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(response.status_code)
@@ -55,7 +162,7 @@ class ServiceClient:
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout or httpx.Timeout(5.0, connect=2.0),
-            transport=transport,
+            transport=transport or peer_transport(),
         )
 
     async def aclose(self) -> None:

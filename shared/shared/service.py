@@ -13,6 +13,7 @@ from shared import tracing
 from shared.auth import TokenVerifier
 from shared.db import make_engine, make_sessionmaker, ping
 from shared.errors import PROBLEM_SCHEMA, AppError, install_error_handlers
+from shared.http import configure_peer_replicas, peer_transport
 from shared.metrics import POOLS, MetricsMiddleware, MetricsProbe, metrics_router
 from shared.observability import RequestIdMiddleware, configure_logging
 from shared.settings import ServiceSettings
@@ -83,6 +84,7 @@ def create_service_app(
             service=settings.service_name,
             endpoint=tracing.otlp_endpoint_from_env(settings.otlp_endpoint),
         )
+        configure_peer_replicas(settings.peer_replicas)
         async with AsyncExitStack() as stack:
             if traced:
                 # Last out: what the shutdown itself traced leaves too.
@@ -103,7 +105,9 @@ def create_service_app(
             if verify_tokens and getattr(app.state, "token_verifier", None) is None:
                 if settings.jwks_url is None:
                     raise RuntimeError(f"{settings.service_name}: jwks_url must be set")
-                jwks_client = httpx.AsyncClient(timeout=httpx.Timeout(3.0))
+                jwks_client = httpx.AsyncClient(
+                    timeout=httpx.Timeout(3.0), transport=peer_transport()
+                )
                 stack.push_async_callback(jwks_client.aclose)
                 app.state.token_verifier = TokenVerifier(
                     issuer=settings.jwt_issuer,

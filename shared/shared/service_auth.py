@@ -21,6 +21,7 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 import httpx
 
 from shared.errors import UpstreamUnavailable
+from shared.http import peer_transport
 from shared.settings import DEV_SECRET_MARKER
 
 DEFAULT_REFRESH_MARGIN_S = 60.0
@@ -96,7 +97,9 @@ class ServiceTokenProvider:
 
     async def _fetch(self) -> None:
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(5.0, connect=2.0), transport=peer_transport()
+            )
         form = {"grant_type": "client_credentials"}
         if self.scope:
             form["scope"] = self.scope

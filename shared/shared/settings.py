@@ -37,6 +37,11 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "minato"
     jwks_url: str | None = None
 
+    # Peers that run as several processes: a first replica's URL (as given in ``trades_url``,
+    # ``jwks_url``, ...) -> every replica's URL; calls are spread over them (``shared.http``). For
+    # bare metal, compose and dev; in Kubernetes a Service already balances, leave it empty.
+    peer_replicas: dict[str, list[str]] = Field(default_factory=dict)
+
     # Traces go to this OTLP/HTTP collector (base URL, e.g. http://otel-collector:4318); unset, the
     # standard OTEL_EXPORTER_OTLP_ENDPOINT is used, and without either tracing is off.
     otlp_endpoint: str | None = None

@@ -93,6 +93,9 @@ class StackOptions:
     log_dir: Path | None = None  # None: children write to our stdout/stderr
     upstream_read_timeout_s: float = 30.0
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # Processes per service (gateway included; the NACCS stand-in, an outside system, stays one).
+    # Replica 1 is ``trades`` on trades' port, replica k is ``trades-k`` on that port + 100 * (k-1).
+    replicas: int = 1
 
 
 def options_from_env() -> StackOptions:
@@ -103,6 +106,7 @@ def options_from_env() -> StackOptions:
         postgres_dir=data_dir / "pg",
         database_prefix=os.environ.get("MINATO_DB_PREFIX", "minato"),
         pick_free_ports=os.environ.get("MINATO_FREE_PORTS", "") == "1",
+        replicas=max(1, int(os.environ.get("MINATO_REPLICAS", "1") or "1")),
     )
 
 
@@ -156,6 +160,27 @@ class Stack:
                 self.ports[key] = default
         return self.ports[key]
 
+    def replica_count(self, service: ServiceSpec) -> int:
+        return 1 if service is NACCS_STANDIN else max(1, self.options.replicas)
+
+    def replica_name(self, service: ServiceSpec, index: int) -> str:
+        return service.name if index == 0 else f"{service.name}-{index + 1}"
+
+    def replica_urls(self, service: ServiceSpec) -> list[str]:
+        """Every replica's URL, the first one first (the one a single-process stack has)."""
+        return [
+            f"http://127.0.0.1:"
+            f"{self._port(self.replica_name(service, i), service.default_port + 100 * i)}"
+            for i in range(self.replica_count(service))
+        ]
+
+    def _replica_of(self, name: str) -> tuple[ServiceSpec, int]:
+        for spec in ALL_SERVICES:
+            for index in range(self.replica_count(spec)):
+                if self.replica_name(spec, index) == name:
+                    return spec, index
+        raise KeyError(name)
+
     def _spawn(self, name: str, argv: list[str], env: Mapping[str, str], port: int) -> None:
         log_path = None
         stdout: IO[bytes] | None = None
@@ -179,6 +204,7 @@ class Stack:
         assert self.postgres is not None
         prefix = service.env_prefix
         gateway_port = self._port(GATEWAY.name, GATEWAY.default_port)
+        replicas = {spec: self.replica_urls(spec) for spec in ALL_SERVICES}
         env = {
             f"{prefix}SERVICE_NAME": service.name,
             f"{prefix}ENVIRONMENT": self.options.environment,
@@ -192,14 +218,19 @@ class Stack:
             # Where the others are, for service-to-service calls: `<prefix>TRADES_URL`, ... A service's
             # Settings declares the ones it uses (e.g. `trades_url`); the rest are ignored.
             **{
-                f"{prefix}{spec.env_prefix}URL": f"http://127.0.0.1:{self._port(spec.name, spec.default_port)}"
+                f"{prefix}{spec.env_prefix}URL": replicas[spec][0]
                 for spec in ALL_SERVICES
                 if spec is not service
             },
         }
+        if self.options.replicas > 1:
+            # Calls to a first replica's URL are spread over all of them (shared.http.PeerReplicas).
+            env[f"{prefix}PEER_REPLICAS"] = json.dumps(
+                {urls[0]: urls for urls in replicas.values() if len(urls) > 1}
+            )
         if service is GATEWAY:
             upstreams = {
-                spec.name: f"http://127.0.0.1:{self._port(spec.name, spec.default_port)}"
+                spec.name: replicas[spec] if len(replicas[spec]) > 1 else replicas[spec][0]
                 for spec in BACKENDS
             }
             routes = {
@@ -237,8 +268,9 @@ class Stack:
         env.update(self.options.extra_env)
         return env
 
-    def start_service(self, service: ServiceSpec) -> None:
-        port = self._port(service.name, service.default_port)
+    def start_service(self, service: ServiceSpec, replica: int = 0) -> None:
+        name = self.replica_name(service, replica)
+        port = self._port(name, service.default_port + 100 * replica)
         argv = [
             sys.executable,
             "-m",
@@ -258,7 +290,7 @@ class Stack:
             "--timeout-keep-alive",
             "65",
         ]
-        self._spawn(service.name, argv, self.service_env(service), port)
+        self._spawn(name, argv, self.service_env(service), port)
 
     def start_smtp_sink(self) -> None:
         smtp_port = self._port("smtp", 8025)
@@ -299,10 +331,10 @@ class Stack:
                     time.sleep(0.1)
 
     def restart_service(self, name: str) -> None:
-        """Start a stopped service again on the same port (fault tests)."""
-        spec = next(s for s in ALL_SERVICES if s.name == name)
+        """Start a stopped service (or replica, e.g. ``trades-2``) again on the same port (fault tests)."""
+        spec, replica = self._replica_of(name)
         self.stop_process(name)
-        self.start_service(spec)
+        self.start_service(spec, replica)
         self.wait_ready()
 
     def start_gateway_variant(self, name: str, env: Mapping[str, str]) -> RunningProcess:
@@ -332,8 +364,15 @@ class Stack:
         self.start_smtp_sink()
         self.start_service(NACCS_STANDIN)
         for service in BACKENDS:
-            self.start_service(service)
+            for replica in range(self.replica_count(service)):
+                self.start_service(service, replica)
         self.start_service(GATEWAY)
+        if self.replica_count(GATEWAY) > 1:
+            # The first gateway makes the dev signing key and provisions the clients; the others
+            # then find them.
+            self.wait_ready()
+            for replica in range(1, self.replica_count(GATEWAY)):
+                self.start_service(GATEWAY, replica)
         self.wait_ready()
 
     def stop_process(self, name: str, timeout_s: float = 10.0) -> None:
