@@ -122,6 +122,32 @@ class TestKeysetPagination:
         ).json()
         assert len(drafts["items"]) == 2
 
+    async def test_status_filter_follows_status_changes_for_every_participant(
+        self,
+        client: httpx.AsyncClient,
+        create_trade: Any,
+        make_org: Any,
+        join: Any,
+        etag: Any,
+    ) -> None:
+        # The filter reads the participant row's copy of the status (trades0006): it must move
+        # with the trade, for the owner and for an organisation that joined before the change.
+        owner, forwarder = make_org("owner"), make_org("forwarder")
+        trade = await create_trade(owner)
+        await join(trade, owner, forwarder, "forwarder")
+        moved = await client.post(
+            f"/api/v1/trades/{trade['id']}/status",
+            json={"status": "booked"},
+            headers={**owner.headers, "If-Match": await etag(trade["id"], owner)},
+        )
+        assert moved.status_code == 200, moved.text
+        for org in (owner, forwarder):
+            for status, expected in (("booked", [trade["id"]]), ("draft", [])):
+                listed = await client.get(
+                    "/api/v1/trades", params={"status": status}, headers=org.headers
+                )
+                assert [t["id"] for t in listed.json()["items"]] == expected, (org.name, status)
+
 
 class TestListingPlan:
     async def test_explain_uses_the_listing_index_without_sorting(
@@ -166,5 +192,20 @@ class TestListingPlan:
             row[0] for row in await connection.exec_driver_sql(f"EXPLAIN {compiled}", tuple(params))
         )
         assert "ix_trade_participant_org_listing" in plan, plan
+        assert "Sort" not in plan, plan
+        assert "Seq Scan" not in plan, plan
+        # A status filter reads the organisation's rows in that status from their own index, in
+        # order: no scan of every trade in that status, no walk through the organisation's others.
+        statement = trade_list_statement(
+            org_id=org, filters=TradeFilters(statuses=["customs"]), after=None, limit=51
+        )
+        compiled = statement.compile(
+            dialect=db_session.bind.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        params = [compiled.params[name] for name in compiled.positiontup or ()]
+        plan = "\n".join(
+            row[0] for row in await connection.exec_driver_sql(f"EXPLAIN {compiled}", tuple(params))
+        )
+        assert "ix_trade_participant_org_status_listing" in plan, plan
         assert "Sort" not in plan, plan
         assert "Seq Scan" not in plan, plan

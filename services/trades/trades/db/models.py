@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    FetchedValue,
     ForeignKey,
     Index,
     Sequence,
@@ -135,6 +136,9 @@ class Participant(TradesBase):
     sponsor_org_id: Mapped[str | None] = mapped_column(String(64))
     invited_by_user_id: Mapped[str | None] = mapped_column(String(128))
     trade_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The trade's status, kept equal by triggers (trades0006: set on insert, followed on every
+    # change) so that a status filter on the list is one scan of the listing-by-status index.
+    trade_status: Mapped[str] = mapped_column(String(20), server_default=FetchedValue())
     invited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -149,6 +153,15 @@ class Participant(TradesBase):
         Index(
             "ix_trade_participant_org_listing",
             "org_id",
+            text("trade_created_at DESC"),
+            text("trade_id DESC"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        # The same, within some statuses (the list's status filter).
+        Index(
+            "ix_trade_participant_org_status_listing",
+            "org_id",
+            "trade_status",
             text("trade_created_at DESC"),
             text("trade_id DESC"),
             postgresql_where=text("status = 'active'"),

@@ -124,6 +124,9 @@ def _trade_conditions(org_id: str, filters: TradeFilters) -> list[ColumnElement[
     conditions: list[ColumnElement[bool]] = []
     if f.statuses:
         conditions.append(Trade.status.in_(f.statuses))
+        # The participant row's copy of the status: lets ix_trade_participant_org_status_listing
+        # find the organisation's trades in these statuses without visiting the others.
+        conditions.append(Participant.trade_status.in_(f.statuses))
     if f.direction:
         conditions.append(Trade.direction == f.direction)
     if f.vessel_call_sign:
