@@ -1,0 +1,132 @@
+"""NACCS results written back into the trade's Cyber Port forms, through real processes: the shipper's
+S/I in the forms service, the forwarder's ECR → EDA → EDC through the bridge and the NACCS stand-in,
+the permit notice picked up by the bridge's poller, and its outbox relay writing the customs status
+into forms, where the shipper reads it on the S/I through the gateway."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from shared.devstack.stack import Stack
+from tests.e2e.test_naccs_e2e import (
+    BONDED_AREAS_CSV,
+    BUNDLE,
+    COMPANIES_CSV,
+    EDA_ENTRIES,
+    PRODUCTS_CSV,
+    VESSELS_CSV,
+    a_forwarder_admin,
+    standin_with,
+    wait_for_send,
+)
+
+SHIPPING_INSTRUCTIONS: dict[str, Any] = {
+    "shipper": {"name": "MINATO DENKI CO., LTD."},
+    "consignee": {"name": "Pacific Motion Supply Inc."},
+    "bookingNo": "ONEYTYOE12345600",
+    "marksAndNumbers": "PMS LOS ANGELES",
+}
+
+
+def sent(gateway: httpx.Client, user: dict[str, str], trade_id: str, code: str) -> str:
+    """The form prepared from the trade data and sent; the number NACCS gave."""
+    body: dict[str, Any] = {"bundle": BUNDLE}
+    if code == "EDA":
+        body["entries"] = EDA_ENTRIES
+    prepared = gateway.put(f"/api/v1/naccs/trades/{trade_id}/forms/{code}", json=body, headers=user)
+    assert prepared.status_code in (200, 201), prepared.text
+    assert prepared.json()["ready_to_send"] is True, prepared.json()["pending_for_person"]
+    queued = gateway.post(f"/api/v1/naccs/trades/{trade_id}/forms/{code}/sends", headers=user)
+    assert queued.status_code == 202, queued.text
+    result = wait_for_send(gateway, user, queued.json()["id"])["result"]
+    assert result["accepted"] is True, result
+    number: str = result["reference_no"]
+    return number
+
+
+def test_the_permit_shows_on_the_shippers_si(
+    gateway: httpx.Client, stack: Stack, sign: Callable[..., str]
+) -> None:
+    forwarder = a_forwarder_admin(gateway, stack)
+    me = gateway.get("/api/v1/users/me", headers=forwarder).json()
+    linked = gateway.put(
+        f"/api/v1/users/{me['id']}/naccs-credentials",
+        json={"user_code": "MNTWB", "identifier": "001", "password": "naccsE2E"},
+        headers=forwarder,
+    )
+    assert linked.status_code == 200, linked.text
+    for kind, csv in (
+        ("companies", COMPANIES_CSV),
+        ("products", PRODUCTS_CSV),
+        ("bonded_areas", BONDED_AREAS_CSV),
+        ("vessels", VESSELS_CSV),
+    ):
+        imported = gateway.post(
+            f"/api/v1/naccs/master/{kind}/import",
+            content=csv.encode(),
+            headers={**forwarder, "Content-Type": "text/csv"},
+        )
+        assert imported.status_code == 200, imported.text
+    trade = gateway.post(
+        "/api/v1/trades",
+        json={"direction": "export", "owner_role": "forwarder", "owner_display_name": "Minato FW"},
+        headers={**forwarder, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert trade.status_code == 201, trade.text
+    trade_id = trade.json()["id"]
+
+    shipper_org = str(uuid.uuid4())
+    shipper = {"Authorization": f"Bearer {sign(org=shipper_org, forms={'UL040': 'readwrite'})}"}
+    invited = gateway.post(
+        f"/api/v1/trades/{trade_id}/participants",
+        json={"org_id": shipper_org, "display_name": "Minato Denki", "role": "shipper"},
+        headers={**forwarder, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert invited.status_code == 201, invited.text
+    accepted = gateway.post(f"/api/v1/trades/{trade_id}/participants/me/accept", headers=shipper)
+    assert accepted.status_code == 200, accepted.text
+    created = gateway.post(
+        f"/api/v1/forms/trades/{trade_id}/documents",
+        json={"form_type": "UL040", "values": SHIPPING_INSTRUCTIONS},
+        headers={**shipper, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert created.status_code == 201, created.text
+    si = created.json()
+    assert si["naccs_status"] == []
+
+    control_no = sent(gateway, forwarder, trade_id, "ECR")
+    declaration_no = sent(gateway, forwarder, trade_id, "EDA")
+    with standin_with(stack, NACCS_STANDIN_PERMIT_DELAY_S="0.2"):
+        assert sent(gateway, forwarder, trade_id, "EDC") == declaration_no
+        # The bridge fetches the permit notice by itself and its relay writes it into forms.
+        deadline = time.monotonic() + 20
+        while True:
+            read = gateway.get(f"/api/v1/forms/documents/{si['id']}", headers=shipper)
+            assert read.status_code == 200, read.text
+            shown = {s["procedure"]: s for s in read.json()["naccs_status"]}
+            if shown.get("export_declaration", {}).get("state") == "permitted":
+                break
+            assert time.monotonic() < deadline, shown
+            time.sleep(0.2)
+
+    permit = shown["export_declaration"]
+    assert (permit["number"], permit["permit_no"], permit["state_ja"]) == (
+        declaration_no,
+        declaration_no,
+        "許可",
+    )
+    assert permit["permitted_on"] is not None
+    assert permit["source"]["telegram"] == "permit_notice"
+    assert (shown["export_cargo"]["number"], shown["export_cargo"]["state"]) == (
+        control_no,
+        "registered",
+    )
+    # The S/I itself is as the shipper wrote it; the permit changed its ETag, not its version.
+    assert read.json()["values"]["marksAndNumbers"] == "PMS LOS ANGELES"
+    assert read.json()["version"] == si["version"]
+    assert read.headers["ETag"] != si["etag"]
