@@ -18,11 +18,20 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from shared.devstack.stack import REPO_ROOT, Stack, StackOptions
+from shared.testing.otlp import OtlpReceiver
 from shared.testing.plugin import TEST_DATABASE_PREFIX
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def otlp_receiver() -> Iterator[OtlpReceiver]:
+    """Where every process of the stack sends its traces (as to a collector)."""
+    receiver = OtlpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, otlp_receiver: OtlpReceiver) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp("e2e")
     options = StackOptions(
         data_dir=data_dir,
@@ -34,6 +43,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pick_free_ports=True,
         log_dir=data_dir / "logs",
         upstream_read_timeout_s=10.0,
+        # The whole suite runs traced, exporting over OTLP/HTTP like a deployment would.
+        extra_env={
+            "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.url,
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
+        },
     )
     running = Stack(options)
     try:
