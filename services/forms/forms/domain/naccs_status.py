@@ -67,7 +67,10 @@ def rank(state: str) -> int:
 def supersedes(
     new_state: str, new_at: datetime, old_state: str | None, old_at: datetime | None
 ) -> bool:
-    """A later state wins; within one rank, the later time; an equal one changes nothing."""
+    """A later state wins; within one rank, the later time; an equal one changes nothing.
+
+    The rule the repository's upsert applies in SQL (``(state_rank, at) > (stored)``), stated here
+    once in Python so it can be read and tested without a database."""
     if old_state is None or old_at is None:
         return True
     return (rank(new_state), new_at) > (rank(old_state), old_at)
