@@ -109,11 +109,20 @@ def wrk(
     seconds: int,
     token: str | None,
     cpu_of: dict[str, int] | None = None,
+    script: Path | None = None,
+    script_args: list[str] | None = None,
 ) -> dict[str, float]:
-    """One wrk run; ``cpu_of`` names process groups whose CPU per request is recorded (in us)."""
+    """One wrk run; ``cpu_of`` names process groups whose CPU per request is recorded (in us).
+
+    ``script`` is a wrk Lua script (e.g. one building a unique POST body per request), given
+    ``script_args`` after ``--``.
+    """
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if token:
         argv[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    if script is not None:
+        argv[1:1] = ["-s", str(script)]
+        argv += ["--", *(script_args or [])]
     before = {name: process_group_cpu_s(pgid) for name, pgid in (cpu_of or {}).items()}
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     after = {name: process_group_cpu_s(pgid) for name, pgid in (cpu_of or {}).items()}
@@ -126,11 +135,12 @@ def wrk(
     return result
 
 
-def gateway_token(keys_dir: Path) -> str:
+def gateway_token(keys_dir: Path, **claims: Any) -> str:
+    """A user token signed with the gateway's newest key; ``claims`` adds to or replaces the defaults."""
     key_path = sorted(keys_dir.glob("*.pem"))[-1]
     key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     now = int(time.time())
-    claims = {
+    defaults = {
         "iss": "minato-gateway",
         "aud": "minato",
         "sub": str(uuid.uuid4()),
@@ -138,7 +148,7 @@ def gateway_token(keys_dir: Path) -> str:
         "exp": now + 3600,
         "kind": "user",
     }
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": key_path.stem})  # type: ignore[arg-type]
+    return jwt.encode({**defaults, **claims}, key, algorithm="RS256", headers={"kid": key_path.stem})  # type: ignore[arg-type]
 
 
 def gateway_argv(python: str, server: str, port: int) -> list[str]:

@@ -1,0 +1,189 @@
+"""The whole system booted for the API scenarios (form read, form create, trade list).
+
+``shared.devstack.stack`` starts every service as a real process on free ports, on the embedded
+PostgreSQL in ``.data/pg-bench`` (or ``DATABASE_URL``), with databases named ``minato_bench_*``. The
+databases are kept between runs (the 1M-trade load is reused), never those of ``make run`` or the
+tests. Access logs are off, as in the gateway-hop scenario: the scenarios measure the request path.
+
+Also here: tokens of a participant signed with the running gateway's key (what its token endpoint
+signs), an open-loop driver (constant arrival rate, latency from the intended send time), and the
+percentile arithmetic every scenario reports with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import httpx
+
+from bench.gateway_hop import gateway_token
+from shared.devstack.stack import REPO_ROOT, Stack, StackOptions
+
+BENCH_DATA = REPO_ROOT / ".data" / "bench"
+QUIET = {
+    f"{prefix}{name}": value
+    for prefix in ("GATEWAY_", "TRADES_", "FORMS_", "NACCS_BRIDGE_", "NOTIFICATIONS_")
+    for name, value in (("ACCESS_LOG", "false"), ("LOG_LEVEL", "WARNING"))
+}
+
+
+@contextlib.contextmanager
+def booted() -> Iterator[Stack]:
+    """Every service as a real process; stopped (children by process group) when the block ends."""
+    options = StackOptions(
+        data_dir=BENCH_DATA,
+        postgres_dir=REPO_ROOT / ".data" / "pg-bench",
+        database_prefix="minato_bench",
+        environment="test",
+        pick_free_ports=True,
+        log_dir=BENCH_DATA / "logs",
+        extra_env=QUIET,
+    )
+    stack = Stack(options)
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def participant_token(stack: Stack, org: str, **claims: Any) -> str:
+    """A user's token of organisation ``org`` (1 h), signed with the gateway's own key."""
+    return gateway_token(stack.options.data_dir / "keys", org=org, **claims)
+
+
+def new_org() -> str:
+    return f"bench-org-{uuid.uuid4().hex[:12]}"
+
+
+def seed_trades(client: httpx.Client, headers: dict[str, str], count: int) -> list[str]:
+    """``count`` export trades created through the gateway, as an integrator would."""
+    ids = []
+    for n in range(count):
+        response = client.post(
+            "/api/v1/trades",
+            json={
+                "direction": "export",
+                "owner_role": "shipper",
+                "owner_display_name": "Bench Shipper",
+                "bl_no": f"BENCHBL{n:06d}",
+                "port_of_loading": "JPTYO",
+                "port_of_discharge": "USLAX",
+            },
+            headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        response.raise_for_status()
+        ids.append(response.json()["id"])
+    return ids
+
+
+def percentile(sorted_values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of an already sorted list (0 for an empty one)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, math.ceil(pct / 100 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def latency_summary(latencies_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies_ms)
+    return {
+        "count": float(len(ordered)),
+        **{f"p{p}_ms".replace(".", "_"): percentile(ordered, p) for p in (50, 90, 99, 99.9)},
+        "max_ms": ordered[-1] if ordered else 0.0,
+    }
+
+
+@dataclass
+class OpenLoopResult:
+    offered_per_s: float
+    seconds: float
+    latencies_ms: list[float]  # from the intended send time to the end of the response
+    statuses: dict[int, int]
+    errors: int
+    late_starts: int  # requests the driver itself sent > 5 ms after their intended time
+
+    def summary(self) -> dict[str, Any]:
+        done = len(self.latencies_ms)
+        return {
+            "offered_per_s": self.offered_per_s,
+            "seconds": self.seconds,
+            "completed_per_s": done / self.seconds if self.seconds else 0.0,
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "errors": self.errors,
+            "driver_late_starts": self.late_starts,
+            **latency_summary(self.latencies_ms),
+        }
+
+
+async def _open_loop(
+    base_url: str,
+    make_request: Callable[[int], tuple[str, str, dict[str, str], bytes | None]],
+    *,
+    rate_per_s: float,
+    seconds: float,
+    max_connections: int,
+) -> OpenLoopResult:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    errors = 0
+    late = 0
+    total = int(rate_per_s * seconds)
+    connector = aiohttp.TCPConnector(limit=max_connections, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(base_url, connector=connector, timeout=timeout) as session:
+
+        async def one(index: int, intended: float) -> None:
+            nonlocal errors, late
+            method, path, headers, body = make_request(index)
+            if time.perf_counter() - intended > 0.005:
+                late += 1
+            try:
+                async with session.request(method, path, headers=headers, data=body) as response:
+                    await response.read()
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+            except (aiohttp.ClientError, TimeoutError):
+                errors += 1
+                return
+            # Measured from when the request was due, not when it went out: a server that falls
+            # behind makes the next requests wait, and that wait is latency a user sees.
+            latencies.append((time.perf_counter() - intended) * 1000)
+
+        start = time.perf_counter() + 0.05
+        tasks = []
+        for index in range(total):
+            intended = start + index / rate_per_s
+            delay = intended - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(index, intended)))
+        await asyncio.gather(*tasks)
+    return OpenLoopResult(rate_per_s, seconds, latencies, statuses, errors, late)
+
+
+def open_loop(
+    base_url: str,
+    make_request: Callable[[int], tuple[str, str, dict[str, str], bytes | None]],
+    *,
+    rate_per_s: float,
+    seconds: float,
+    max_connections: int = 512,
+) -> OpenLoopResult:
+    """Send request ``i`` at ``start + i / rate`` whether or not earlier ones have answered."""
+    return asyncio.run(
+        _open_loop(
+            base_url,
+            make_request,
+            rate_per_s=rate_per_s,
+            seconds=seconds,
+            max_connections=max_connections,
+        )
+    )
