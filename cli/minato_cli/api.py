@@ -144,10 +144,18 @@ class Gateway:
         session.save(self.url, renewed)
         return renewed
 
-    def login(self, email: str, password: str, totp_code: str | None = None) -> dict[str, Any]:
+    def login(
+        self,
+        email: str,
+        password: str,
+        totp_code: str | None = None,
+        recovery_code: str | None = None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"email": email, "password": password}
         if totp_code:
             body["totp_code"] = totp_code
+        if recovery_code:
+            body["recovery_code"] = recovery_code
         result: dict[str, Any] = self.post("/api/v1/auth/login", auth=False, json=body)
         return result
 

@@ -123,14 +123,17 @@ def cli(ctx: click.Context, url: str, as_json: bool) -> None:
     help="Prompted for when not given (or MINATO_PASSWORD).",
 )
 @click.option("--totp", "totp_code", help="The current code of your authenticator, if you use one.")
+@click.option("--recovery-code", help="One of your recovery codes, instead of a TOTP code.")
 @pass_context
-def login(ctx: Context, email: str, password: str, totp_code: str | None) -> None:
+def login(
+    ctx: Context, email: str, password: str, totp_code: str | None, recovery_code: str | None
+) -> None:
     """Sign in and keep the tokens for the next commands."""
     with ctx.gateway() as gateway:
         try:
-            result = gateway.login(email, password, totp_code)
+            result = gateway.login(email, password, totp_code, recovery_code)
         except CliError as exc:
-            if getattr(exc, "code", "") != "totp_required" or totp_code:
+            if getattr(exc, "code", "") != "totp_required" or totp_code or recovery_code:
                 raise
             totp_code = click.prompt("Confirmation code from your authenticator")
             result = gateway.login(email, password, totp_code)

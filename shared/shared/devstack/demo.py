@@ -434,19 +434,27 @@ class DemoWorld:
         self.say(f"demo world ready in {time.monotonic() - started:.1f}s")
 
     def seed_organisations(self) -> None:
-        existing = {
-            org["corporate_number"]: org["id"]
-            for org in self.call(
-                "GET", "/api/v1/orgs", who=self.operator, params={"limit": 200}
+        existing: dict[str, str] = {}
+        page_size = 200
+        for offset in range(0, 100 * page_size, page_size):
+            page = self.call(
+                "GET",
+                "/api/v1/orgs",
+                who=self.operator,
+                params={"limit": page_size, "offset": offset},
             ).json()["items"]
-        }
+            existing.update({org["corporate_number"]: org["id"] for org in page})
+            if len(page) < page_size:
+                break
         for org in ORGS:
             org_id = existing.get(org.corporate_number)
+            created = org_id is None
             if org_id is None:
                 org_id = self.create_organisation(org)
                 self.say(f"organisation {org.name_en} ({org.business_type}) created")
             self.org_ids[org.key] = org_id
-            self.tokens[org.key] = {"Authorization": f"Bearer {self.login(org)}"}
+            token = self.login(org, just_invited=created)
+            self.tokens[org.key] = {"Authorization": f"Bearer {token}"}
 
     def create_organisation(self, org: DemoOrg) -> str:
         body: dict[str, Any] = {
@@ -474,7 +482,7 @@ class DemoWorld:
         ).json()
         return str(created["id"])
 
-    def login(self, org: DemoOrg) -> str:
+    def login(self, org: DemoOrg, *, just_invited: bool) -> str:
         response = self.call(
             "POST",
             "/api/v1/auth/login",
@@ -483,46 +491,55 @@ class DemoWorld:
         )
         if response.status_code == 200 and response.json()["status"] == "authenticated":
             return str(response.json()["tokens"]["access_token"])
-        # Not accepted yet (just created, or a run stopped before): a fresh invitation, accepted.
-        users = self.call(
-            "GET", "/api/v1/users", who=self.operator, params={"org_id": self.org_ids[org.key]}
-        ).json()["items"]
-        user = next((u for u in users if u["email"] == org.email), None)
-        if user is None or user["status"] != "invited":
-            raise DemoError(
-                f"{org.email} cannot sign in with the demo password and is not awaiting an "
-                "invitation (was its password changed?); the rest of the demo needs it"
-            )
-        self.call("POST", f"/api/v1/users/{user['id']}/invitation", who=self.operator)
-        accepted = self.call(
-            "POST",
-            "/api/v1/auth/invitations/accept",
-            json={"token": self.invitation_code(org.email), "password": DEMO_PASSWORD},
-        ).json()
-        if accepted["status"] != "authenticated":
-            raise DemoError(
-                f"{org.email} was asked to enrol TOTP; demo organisations do not need it"
-            )
+        if not just_invited:
+            # A run stopped before the invitation was accepted: it may have expired, so a new one
+            # (which makes the earlier ones stop working).
+            users = self.call(
+                "GET", "/api/v1/users", who=self.operator, params={"org_id": self.org_ids[org.key]}
+            ).json()["items"]
+            user = next((u for u in users if u["email"] == org.email), None)
+            if user is None or user["status"] != "invited":
+                raise DemoError(
+                    f"{org.email} cannot sign in with the demo password and is not awaiting an "
+                    "invitation (was its password changed?); the rest of the demo needs it"
+                )
+            self.call("POST", f"/api/v1/users/{user['id']}/invitation", who=self.operator)
+        tokens = self.accept_invitation(org.email)
         self.say(f"login {org.email} ready")
-        return str(accepted["tokens"]["access_token"])
+        return tokens
 
-    def invitation_code(self, email: str, timeout_s: float = 15.0) -> str:
-        """The newest invitation mailed to ``email``, from the dev mail sink."""
+    def accept_invitation(self, email: str, timeout_s: float = 20.0) -> str:
+        """Accept the invitation mailed to ``email`` (read from the dev mail sink). Mail goes out
+        after the answer, so an older invitation may still arrive after a newer one: every code
+        found is tried, newest first, until one is accepted."""
+        tried: set[str] = set()
         deadline = time.monotonic() + timeout_s
         while True:
             messages = httpx.get(f"{self.mail_url}/messages", params={"to": email}).json()
             codes = [
                 line.split(": ", 1)[1].strip()
                 for message in messages
-                if "invit" in message["subject"].lower()
                 for line in message["body"].splitlines()
                 if line.startswith("Invitation code: ")
             ]
-            if codes:
-                return str(codes[-1])
+            for code in reversed(codes):
+                if code in tried:
+                    continue
+                tried.add(code)
+                accepted = self.call(
+                    "POST",
+                    "/api/v1/auth/invitations/accept",
+                    json={"token": code, "password": DEMO_PASSWORD},
+                    ok=(200, 401),
+                )
+                if accepted.status_code == 401:
+                    continue  # an invitation replaced by a newer one
+                if accepted.json()["status"] != "authenticated":
+                    raise DemoError(f"{email} was asked to enrol TOTP; demo organisations do not")
+                return str(accepted.json()["tokens"]["access_token"])
             if time.monotonic() > deadline:
                 raise DemoError(
-                    f"No invitation for {email} reached the mail sink at {self.mail_url}"
+                    f"No usable invitation for {email} reached the mail sink at {self.mail_url}"
                 )
             time.sleep(0.2)
 
