@@ -8,6 +8,8 @@ Routes (bytes in the channel charset, never JSON, wherever NACCS would carry a t
   way, and its result is put in the outbox instead of being returned.
 * ``GET /telegrams/{user_id}/{input_id_no}`` — the reply NACCS gave to that 入力情報特定番号, or 404 if it
   never received it. A sender that crashed mid-send asks this before deciding to send again.
+* ``POST /admin/clock?advance_s=`` — customs time passes at once (not in prod), so a test or a demo sees
+  the permit without waiting for the examination or restarting with a shorter delay.
 * ``GET /outbox?after=<seq>`` — output messages delivered later (輸出許可通知, 輸入許可通知, file-route
   results), oldest first, for the receiver to pull. Pull rather than push: NACCS's stored-message
   retrieval (取り出し要求) is a pull too, the receiver keeps its own cursor and so decides its own pace
@@ -106,6 +108,18 @@ def build_router() -> APIRouter:
         async with _naccs(request).engine.begin() as conn:
             await reset_state(conn)
         return Response(status_code=204)
+
+    @router.post(
+        "/admin/clock",
+        summary="Let customs time pass at once: permits due within it are released (not in prod)",
+    )
+    async def advance_clock(
+        request: Request, advance_s: Annotated[float, Query(ge=0, le=86_400)]
+    ) -> dict[str, Any]:
+        settings: Settings = request.app.state.settings
+        if settings.environment is Environment.PROD:
+            raise NotFound()
+        return {"now": _naccs(request).advance(advance_s).isoformat()}
 
     return router
 

@@ -121,13 +121,24 @@ class Naccs:
         self.engine = engine
         self.settings = settings
         self.clock = clock
+        # Customs time fast-forwarded by ``advance`` (development and tests): permits due within it
+        # are released as if that much time had passed, without a restart or a shorter delay.
+        self.skipped = timedelta()
         self.layouts: dict[str, Layout] = load_layouts(settings.maps_dir)
+
+    def now(self) -> datetime:
+        return self.clock() + self.skipped
+
+    def advance(self, seconds: float) -> datetime:
+        """Let ``seconds`` of customs time pass at once; the stand-in's time never goes back."""
+        self.skipped += timedelta(seconds=max(seconds, 0.0))
+        return self.now()
 
     # ------------------------------------------------------------------------------ receiving
 
     async def receive(self, raw: bytes, *, route: str = "http") -> Receipt:
         """Process one input telegram and record it; the reply goes back (http) or to the outbox (file)."""
-        now = self.clock()
+        now = self.now()
         async with self.engine.begin() as conn:
             await conn.execute(select(func.pg_advisory_xact_lock(OUTBOX_LOCK_KEY)))
             header: InputHeader | None = None
@@ -538,7 +549,7 @@ class Naccs:
     async def outbox(
         self, *, after: int, limit: int, user_id: str | None = None
     ) -> list[dict[str, Any]]:
-        now = self.clock()
+        now = self.now()
         async with self.engine.begin() as conn:
             await conn.execute(select(func.pg_advisory_xact_lock(OUTBOX_LOCK_KEY)))
             await self.release_due_permits(conn, now)

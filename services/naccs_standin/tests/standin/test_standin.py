@@ -316,3 +316,30 @@ async def test_an_import_declaration_is_checked_as_naccs_checks_one(
     assert await codes(loading_place_code="SGN") == ["S0003-0000-0000"]
     assert await codes(storage_code="") == ["S0001-0000-0000"]  # mandatory, layout only
     assert await codes() == ["00000-0000-0000"]
+
+
+async def test_customs_time_can_be_fast_forwarded_instead_of_waited_for(
+    standin: httpx.AsyncClient,
+) -> None:
+    control_no = parse_result_notice(await send(standin, ecr()), CHANNEL).reference_no
+    assert control_no is not None
+    declaration_no = parse_result_notice(await send(standin, eda(control_no)), CHANNEL).reference_no
+    assert declaration_no is not None
+    declared = parse_result_notice(
+        await send(standin, telegram("EDC", {"declaration_no": declaration_no})), CHANNEL
+    )
+    category = int(declared.extra_lines[0])
+    assert (await standin.get("/outbox", params={"after": 0})).json()["messages"] == []
+
+    # Not quite the examination time: nothing yet; the rest of it: the permit, dated when it fell due.
+    almost = await standin.post("/admin/clock", params={"advance_s": 60 * category - 1})
+    assert almost.status_code == 200, almost.text
+    assert (await standin.get("/outbox", params={"after": 0})).json()["messages"] == []
+    await standin.post("/admin/clock", params={"advance_s": 1})
+    [message] = (await standin.get("/outbox", params={"after": 0})).json()["messages"]
+    permit = parse_output_telegram(base64.b64decode(message["telegram"]), CHANNEL)
+    assert permit.header.output_info_code == "SAE0030"
+    assert permit.lines[1] == "20261122"
+
+    backwards = await standin.post("/admin/clock", params={"advance_s": -5})
+    assert backwards.status_code == 422
