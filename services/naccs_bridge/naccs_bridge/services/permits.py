@@ -44,7 +44,13 @@ async def apply_permit(
     )
     if trade_id is not None:
         query = query.where(NaccsFormRow.trade_id == trade_id)
-    forms = list((await session.scalars(query.order_by(NaccsFormRow.code).with_for_update())).all())
+    # Locked, and read afresh: a concurrent notice and inquiry see each other's committed permit.
+    locked = (
+        query.order_by(NaccsFormRow.code)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    forms = list((await session.scalars(locked)).all())
     newly = [form for form in forms if form.status != "permitted"]
     if not newly:
         return forms
