@@ -133,6 +133,11 @@ def accept_and_enrol(gateway: httpx.Client, token: str) -> dict[str, Any]:
 
 def a_forwarder_admin(gateway: httpx.Client, stack: Stack) -> dict[str, str]:
     """A real organisation admin (operator CLI → organisation → invitation → TOTP)."""
+    return {"Authorization": f"Bearer {an_org_admin(gateway, stack, 'forwarder')['access_token']}"}
+
+
+def an_org_admin(gateway: httpx.Client, stack: Stack, business_type: str) -> dict[str, Any]:
+    """The tokens of the first admin of a new organisation of that business type."""
     operator_email = f"ops-{uuid.uuid4().hex[:8]}@minato-e2e.co.jp"
     cli = subprocess.run(
         [sys.executable, "-m", "gateway.admin", "create-operator", "--email", operator_email],
@@ -155,7 +160,7 @@ def a_forwarder_admin(gateway: httpx.Client, stack: Stack) -> dict[str, str]:
             "name_ja": "ミナト海運株式会社",
             "name_en": "Minato Forwarding K.K.",
             "corporate_number": f"{corporate_number_check_digit(base)}{base}",
-            "business_types": ["forwarder"],
+            "business_types": [business_type],
             "address": {"line_ja": "東京都港区海岸1-1"},
             "first_admin": {"email": admin_email, "display_name": "管理者", "locale": "en"},
         },
@@ -165,8 +170,7 @@ def a_forwarder_admin(gateway: httpx.Client, stack: Stack) -> dict[str, str]:
         },
     )
     assert org.status_code == 201, org.text
-    admin = accept_and_enrol(gateway, invitation_code(stack, admin_email, "invited"))
-    return {"Authorization": f"Bearer {admin['access_token']}"}
+    return accept_and_enrol(gateway, invitation_code(stack, admin_email, "invited"))
 
 
 def wait_for_send(gateway: httpx.Client, user: dict[str, str], send_id: str) -> dict[str, Any]:
