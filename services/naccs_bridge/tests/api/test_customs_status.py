@@ -180,3 +180,24 @@ async def test_an_inquiry_naccs_refuses_changes_no_status(
     [(topic, payload)] = await events(engine)
     assert (topic, payload["kind"], payload["customs_status"]) == ("naccs.result", "inquiry", [])
     assert payload["summary"] == "Inquiry IEX refused"
+
+
+async def test_a_cargo_inquiry_is_stored_decoded_without_guessing_a_status(
+    bridge: httpx.AsyncClient,
+    forwarder: Party,
+    trade_id: uuid.UUID,
+    queue: SendQueue,
+    engine: AsyncEngine,
+) -> None:
+    await load_master(bridge, forwarder.headers)
+    control_no = (await send(bridge, forwarder, trade_id, queue, "ECR"))["result"]["reference_no"]
+    icg = await put_form(bridge, forwarder.headers, trade_id, "ICG")
+    assert item(icg, "export_control_no")["value"] == control_no
+    answer = await send(bridge, forwarder, trade_id, queue, "ICG")
+    inquiry = answer["result"]["inquiry"]
+    assert answer["result"]["accepted"] is True
+    assert inquiry["message_kind"] in ("R", "M")
+    assert inquiry["customs_status"] == []
+    topic, payload = (await events(engine))[-1]
+    assert (topic, payload["kind"], payload["customs_status"]) == ("naccs.result", "inquiry", [])
+    assert payload["summary"].startswith("Inquiry ICG")
