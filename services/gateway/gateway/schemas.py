@@ -176,6 +176,20 @@ class NaccsCredentialSecret(BaseModel):
     password: str
 
 
+class AdminContact(BaseModel):
+    user_id: uuid.UUID
+    email: str
+    display_name: str
+    locale: str
+
+
+class OrgAdminContacts(BaseModel):
+    """For the notifications service only (service token with ``directory:read``)."""
+
+    org_id: uuid.UUID
+    admins: list[AdminContact]
+
+
 # -- authentication ---------------------------------------------------------------------------------
 class LoginRequest(Input):
     email: LoginEmail

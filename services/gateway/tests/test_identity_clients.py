@@ -218,3 +218,60 @@ class TestNaccsCredentials:
             headers={"Authorization": f"Bearer {trades_token.json()['access_token']}"},
         )
         assert denied.status_code == 403
+
+
+class TestAdminContacts:
+    """The notifications service mails an org's administrators what they must not miss."""
+
+    async def test_only_the_notifications_service_reads_active_admins(
+        self,
+        driver: IdentityDriver,
+        make_org: Any,
+        app: FastAPI,
+        db_session: AsyncSession,
+    ) -> None:
+        org: Org = await make_org(require_totp=False)
+        c = driver.client
+        second_admin_id, second_admin_email = await invite(
+            driver, org.admin, "admin2", roles=["org_admin"], locale="en"
+        )
+        await driver.onboard(second_admin_email)
+        _, member_email = await invite(driver, org.admin)
+        await driver.onboard(member_email)
+        path = f"/api/v1/internal/orgs/{org.id}/admin-contacts"
+
+        # Users, admins included, cannot list them through the internal endpoint.
+        assert (await c.get(path, headers=org.admin.headers)).status_code == 403
+
+        await provision_service_clients(
+            identity_env(app, db_session),
+            {"notifications": "notif-secret-" + "x" * 20, "trades": "trades-secret-" + "x" * 20},
+        )
+        other = await client_token(c, "svc-trades", "trades-secret-" + "x" * 20)
+        denied = await c.get(
+            path, headers={"Authorization": f"Bearer {other.json()['access_token']}"}
+        )
+        assert denied.status_code == 403
+
+        token = await client_token(c, "svc-notifications", "notif-secret-" + "x" * 20)
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        listed = await c.get(path, headers=headers)
+        assert listed.status_code == 200, listed.text
+        assert listed.headers["cache-control"] == "no-store"
+        by_email = {a["email"]: a for a in listed.json()["admins"]}
+        assert set(by_email) == {org.admin.email, second_admin_email}
+        assert by_email[second_admin_email]["locale"] == "en"
+        assert by_email[second_admin_email]["user_id"] == second_admin_id
+
+        # A deactivated admin is no longer told anything.
+        off = await c.post(f"/api/v1/users/{second_admin_id}/deactivate", headers=org.admin.headers)
+        assert off.status_code == 200, off.text
+        listed = await c.get(path, headers=headers)
+        assert [a["email"] for a in listed.json()["admins"]] == [org.admin.email]
+
+        unknown = await c.get(
+            "/api/v1/internal/orgs/00000000-0000-4000-8000-000000000000/admin-contacts",
+            headers=headers,
+        )
+        assert unknown.status_code == 404
+        assert unknown.headers["content-type"].startswith("application/problem+json")

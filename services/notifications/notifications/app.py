@@ -15,6 +15,11 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field, create_model
 
 from notifications.api import events, inbox, internal, partners, webhooks
+from notifications.clients.directory import (
+    AdminDirectory,
+    GatewayAdminDirectory,
+    NoAdminDirectory,
+)
 from notifications.clients.forms import FormsGateway, HttpFormsGateway, NoFormsGateway
 from notifications.clients.trades import HttpTradeDirectory, NoTradeDirectory, TradeDirectory
 from notifications.config import Settings
@@ -165,6 +170,11 @@ def create_app(
                 forms_gateway = HttpFormsGateway(forms_client, service_token)
             else:
                 forms_gateway = NoFormsGateway()
+        admin_directory: AdminDirectory = NoAdminDirectory()
+        if settings.gateway_url:
+            gateway_client = ServiceClient(settings.gateway_url)
+            stack.push_async_callback(gateway_client.aclose)
+            admin_directory = GatewayAdminDirectory(gateway_client, service_token)
         app.state.trades = trade_directory
         app.state.forms = forms_gateway
         delivery_http = make_delivery_http_client(settings)
@@ -185,6 +195,7 @@ def create_app(
             ),
             forms=forms_gateway,
             trades=trade_directory,
+            admins=admin_directory,
         )
         app.state.dispatcher = dispatcher
         await _start_relay(app, stack, settings, runtime, event_sink, service_token)

@@ -36,6 +36,8 @@ class Settings(ServiceSettings):
     # audience of an event comes from membership projected from the trades service's events.
     trades_participants_api: bool = True
     forms_url: str | None = None
+    # The gateway, for the administrators of an organisation (mail they must not miss).
+    gateway_url: str | None = None
     service_token: SecretStr | None = None
 
     # Outbox relay: events for other services (vessel_schedule.updated to trades' /internal/events).

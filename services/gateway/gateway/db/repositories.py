@@ -85,6 +85,14 @@ class Users:
         )
         return (await self.session.scalars(query)).all()
 
+    async def active_with_role(self, org_id: uuid.UUID, role: str) -> Sequence[User]:
+        query = (
+            select(User)
+            .where(User.org_id == org_id, User.status == "active", User.roles.contains([role]))
+            .order_by(User.created_at, User.id)
+        )
+        return (await self.session.scalars(query)).all()
+
     async def form_permissions(self, user_id: uuid.UUID) -> dict[str, str]:
         rows = await self.session.scalars(
             select(FormPermission).where(FormPermission.user_id == user_id)

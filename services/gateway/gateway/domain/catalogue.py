@@ -154,6 +154,7 @@ PARTNER_SCOPES: Final[dict[str, str]] = {
 INTERNAL_SCOPES: Final[dict[str, str]] = {
     "naccs:credentials": "Read users' NACCS credentials (NACCS bridge only)",
     "internal:call": "Call other Minato services on the system's behalf",
+    "directory:read": "Read organisations' administrator contacts (notifications only)",
 }
 # The scopes the devstack's (and a deployment's) per-service clients are provisioned with.
 SERVICE_CLIENT_SCOPES: Final[dict[str, tuple[str, ...]]] = {
@@ -161,5 +162,12 @@ SERVICE_CLIENT_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     "forms": ("internal:call", "trades:read"),
     "naccs_bridge": ("internal:call", "naccs:credentials", "forms:read", "trades:read"),
     # forms:write: a partner's S/I push arrives at notifications and is filed as the trade's UL040.
-    "notifications": ("internal:call", "trades:read", "forms:read", "forms:write"),
+    # directory:read: mail that an administrator must not miss (a webhook endpoint disabled).
+    "notifications": (
+        "internal:call",
+        "directory:read",
+        "trades:read",
+        "forms:read",
+        "forms:write",
+    ),
 }

@@ -16,9 +16,11 @@ from gateway.domain.context import Actor, Env
 from gateway.domain.errors import TooManyAttempts
 from gateway.domain.mail import invitation_mail
 from gateway.schemas import (
+    AdminContact,
     InviteUser,
     NaccsCredentialIn,
     NaccsCredentialSecret,
+    OrgAdminContacts,
     OrganisationCreate,
     OrganisationUpdate,
     UserUpdate,
@@ -405,6 +407,20 @@ async def unlink_naccs(env: Env, actor: Actor, user_id: uuid.UUID) -> None:
         env.audit.record(
             "naccs_credentials_unlinked", org_id=user.org_id, actor_id=actor.id, subject_id=user.id
         )
+
+
+async def admin_contacts(env: Env, org_id: uuid.UUID) -> OrgAdminContacts:
+    """Who must hear what an organisation's administrator must not miss; active admins only."""
+    if await env.orgs.get(org_id) is None:
+        raise NotFound("No such organisation")
+    admins = await env.users.active_with_role(org_id, Role.ORG_ADMIN.value)
+    return OrgAdminContacts(
+        org_id=org_id,
+        admins=[
+            AdminContact(user_id=u.id, email=u.email, display_name=u.display_name, locale=u.locale)
+            for u in admins
+        ],
+    )
 
 
 async def reveal_naccs(

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -244,11 +245,14 @@ class OutgoingEmail(NotificationsBase):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     event_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     user_id: Mapped[str | None] = mapped_column(String(200))
-    to_address: Mapped[str] = mapped_column(String(320))
+    # Either one address, or an organisation whose active administrators the dispatcher looks up
+    # when sending and turns into one row per address (the row itself then ends as "expanded").
+    to_address: Mapped[str | None] = mapped_column(String(320))
+    to_org_admins: Mapped[str | None] = mapped_column(String(200))
     locale: Mapped[str] = mapped_column(String(5))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20))  # pending | sent | failed
+    status: Mapped[str] = mapped_column(String(20))  # pending | sent | failed | expanded
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(_tz())
     lease_expires_at: Mapped[datetime | None] = mapped_column(_tz())
@@ -258,6 +262,13 @@ class OutgoingEmail(NotificationsBase):
 
     __table_args__ = (
         UniqueConstraint("event_id", "to_address"),
+        UniqueConstraint(
+            "event_id", "to_org_admins", name="uq_outgoing_emails_event_id_org_admins"
+        ),
+        CheckConstraint(
+            "(to_address IS NULL) <> (to_org_admins IS NULL)",
+            name="one_recipient",
+        ),
         Index(
             "ix_outgoing_emails_due", "next_attempt_at", postgresql_where=text("status = 'pending'")
         ),

@@ -325,17 +325,21 @@ class InboxRepository:
         if admins_only:
             statement = statement.where(UserProfile.is_org_admin.is_(True))
         profiles = list((await self.session.execute(statement)).scalars())
-        if not profiles:
-            return []
-        prefs_result = await self.session.execute(
-            select(NotificationPreference).where(
-                NotificationPreference.user_id.in_([p.user_id for p in profiles])
-            )
+        by_user = await self.preferences_by_user([p.user_id for p in profiles])
+        return [(p, by_user.get(p.user_id, [])) for p in profiles]
+
+    async def preferences_by_user(
+        self, user_ids: Sequence[str]
+    ) -> dict[str, list[NotificationPreference]]:
+        if not user_ids:
+            return {}
+        result = await self.session.execute(
+            select(NotificationPreference).where(NotificationPreference.user_id.in_(user_ids))
         )
         by_user: dict[str, list[NotificationPreference]] = {}
-        for pref in prefs_result.scalars():
+        for pref in result.scalars():
             by_user.setdefault(pref.user_id, []).append(pref)
-        return [(p, by_user.get(p.user_id, [])) for p in profiles]
+        return by_user
 
     def _unread_condition(self, user_id: str, read_through: int) -> Any:
         return and_(

@@ -25,6 +25,7 @@ import structlog
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from notifications.clients.directory import AdminDirectory, NoAdminDirectory
 from notifications.clients.forms import FormsGateway
 from notifications.clients.trades import TradeDirectory
 from notifications.config import Settings
@@ -36,9 +37,9 @@ from notifications.db.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from notifications.db.repositories import WebhookRepository
+from notifications.db.repositories import InboxRepository, WebhookRepository
 from notifications.domain.events import EventIntake, record_own_event
-from notifications.domain.mail import Mailer
+from notifications.domain.mail import Mailer, render_event_mail
 from notifications.domain.metrics import (
     EMAILS,
     INBOUND_FORWARDS,
@@ -46,6 +47,7 @@ from notifications.domain.metrics import (
     WEBHOOK_ATTEMPTS,
     WEBHOOK_ENDPOINTS_DISABLED,
 )
+from notifications.domain.preferences import wants
 from notifications.domain.runtime import Runtime
 from notifications.domain.secrets import SecretBox
 from notifications.domain.signing import webhook_headers
@@ -188,8 +190,10 @@ class Dispatcher:
         mailer: Mailer,
         forms: FormsGateway,
         trades: TradeDirectory,
+        admins: AdminDirectory | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.admins: AdminDirectory = admins or NoAdminDirectory()
         self.settings = settings
         self.runtime = runtime
         self.http = http
@@ -469,6 +473,7 @@ class Dispatcher:
             trades=self.trades,
             max_event_data_bytes=self.settings.max_event_data_bytes,
             public_base_url=self.settings.public_base_url,
+            mail_org_admins=self.admins.configured,
         )
         # Told through the event log: in-app for the org, mail to its admins, other endpoints.
         await record_own_event(
@@ -535,6 +540,11 @@ class Dispatcher:
         for mail in due:
             error: str | None = None
             try:
+                if mail.to_org_admins is not None:
+                    await self._expand_to_org_admins(mail)
+                    EMAILS.labels(outcome="expanded").inc()
+                    continue
+                assert mail.to_address is not None  # the row's check constraint: one recipient
                 await self.mailer.send(
                     to=mail.to_address,
                     subject=mail.subject,
@@ -543,24 +553,64 @@ class Dispatcher:
                 )
             except Exception as exc:  # any SMTP or network failure: retry later
                 error = f"{type(exc).__name__}: {exc}"[:300]
-            EMAILS.labels(outcome="sent" if error is None else "error").inc()
+            if error is None:
+                EMAILS.labels(outcome="sent").inc()
+            else:
+                EMAILS.labels(outcome="error").inc()
             async with self.sessionmaker() as session, session.begin():
                 row = await session.get(OutgoingEmail, mail.id, with_for_update=True)
                 if row is None:
                     continue
-                row.attempt_count += 1
-                row.lease_expires_at = None
-                done_at = self.runtime.now()
-                if error is None:
-                    row.status, row.sent_at = "sent", done_at
-                elif row.attempt_count >= self.settings.mail_max_attempts:
-                    row.status, row.last_error = "failed", error
-                else:
-                    row.last_error = error
-                    row.next_attempt_at = done_at + timedelta(
-                        seconds=min(30 * 2**row.attempt_count, 6 * 3600)
-                    )
+                _record_mail_attempt(
+                    row, error, self.runtime.now(), self.settings.mail_max_attempts
+                )
         return len(due)
+
+    async def _expand_to_org_admins(self, mail: OutgoingEmail) -> None:
+        """Turn "the administrators of org X" into one pending row per address, atomically.
+
+        The directory is asked outside any transaction; the new rows and the end of the expansion
+        row commit together, so a crash in between only repeats the question. An address that
+        already has a row for this event (an admin who saved it in their preferences) is skipped
+        by the (event, address) unique constraint; an admin who switched this type off is not
+        mailed.
+        """
+        assert mail.to_org_admins is not None
+        assert mail.event_id is not None
+        contacts = await self.admins.admin_contacts(mail.to_org_admins)
+        async with self.sessionmaker() as session, session.begin():
+            row = await session.get(OutgoingEmail, mail.id, with_for_update=True)
+            event = await session.get(Event, mail.event_id)
+            if row is None or row.status != "pending" or event is None:
+                return
+            inbox = InboxRepository(session)
+            preferences = await inbox.preferences_by_user([c.user_id for c in contacts])
+            now = self.runtime.now()
+            rows = []
+            for contact in contacts:
+                if not wants(preferences.get(contact.user_id, []), event.type, "email"):
+                    continue
+                locale = contact.locale if contact.locale in {"ja", "en"} else "ja"
+                rendered = render_event_mail(event, locale, self.settings.public_base_url)
+                rows.append(
+                    {
+                        "id": self.runtime.new_id(),
+                        "event_id": event.id,
+                        "user_id": contact.user_id,
+                        "to_address": contact.email.lower(),
+                        "to_org_admins": None,
+                        "locale": locale,
+                        "subject": rendered.subject,
+                        "body": rendered.body,
+                        "status": "pending",
+                        "attempt_count": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
+                )
+            await inbox.add_emails(rows)
+            row.status, row.sent_at, row.lease_expires_at = "expanded", now, None
+            row.attempt_count += 1
 
     # -- partner inbound forwarding ---------------------------------------------------------------
     async def forward_due_inbound(self) -> int:
@@ -627,3 +677,17 @@ class Dispatcher:
 class DispatcherHandle:
     dispatcher: Dispatcher
     task: asyncio.Task[None] | None = field(default=None)
+
+
+def _record_mail_attempt(
+    row: OutgoingEmail, error: str | None, done_at: datetime, max_attempts: int
+) -> None:
+    row.attempt_count += 1
+    row.lease_expires_at = None
+    if error is None:
+        row.status, row.sent_at = "sent", done_at
+    elif row.attempt_count >= max_attempts:
+        row.status, row.last_error = "failed", error
+    else:
+        row.last_error = error
+        row.next_attempt_at = done_at + timedelta(seconds=min(30 * 2**row.attempt_count, 6 * 3600))

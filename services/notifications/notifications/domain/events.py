@@ -25,7 +25,7 @@ from notifications.db.repositories import (
     WebhookRepository,
 )
 from notifications.domain import catalogue
-from notifications.domain.mail import render
+from notifications.domain.mail import ADMIN_MAIL_TYPES, render_event_mail
 from notifications.domain.membership import (
     apply_membership_event,
     decide_audience,
@@ -84,12 +84,15 @@ class EventIntake:
         trades: TradeDirectory,
         max_event_data_bytes: int,
         public_base_url: str,
+        mail_org_admins: bool = False,
     ) -> None:
         self.session = session
         self.runtime = runtime
         self.trades = trades
         self.max_event_data_bytes = max_event_data_bytes
         self.public_base_url = public_base_url
+        # Whether a directory of administrators can be asked when the mail is sent (the gateway).
+        self.mail_org_admins = mail_org_admins
         self.events = EventRepository(session)
         self.webhooks = WebhookRepository(session)
         self.inbox = InboxRepository(session)
@@ -194,28 +197,20 @@ class EventIntake:
         return await self.webhooks.add_deliveries(rows, replay=False)
 
     async def _queue_mail(self, event: Event, audience: list[str], *, now: datetime) -> None:
-        admins_only = event.type == "webhook_endpoint.disabled"
+        admins_only = event.type in ADMIN_MAIL_TYPES
         recipients = await self.inbox.mail_recipients(audience, admins_only=admins_only)
         rows = []
         for profile, preferences in recipients:
             if profile.email is None or not wants(preferences, event.type, "email"):
                 continue
-            mail = render(
-                locale=profile.locale,
-                event_id=str(event.id),
-                event_type=event.type,
-                version=event.version,
-                occurred_at=event.occurred_at.isoformat(),
-                trade_id=str(event.trade_id) if event.trade_id else None,
-                data=event.data,
-                public_base_url=self.public_base_url,
-            )
+            mail = render_event_mail(event, profile.locale, self.public_base_url)
             rows.append(
                 {
                     "id": self.runtime.new_id(),
                     "event_id": event.id,
                     "user_id": profile.user_id,
                     "to_address": profile.email,
+                    "to_org_admins": None,
                     "locale": profile.locale,
                     "subject": mail.subject,
                     "body": mail.body,
@@ -224,6 +219,27 @@ class EventIntake:
                     "next_attempt_at": now,
                     "created_at": now,
                 }
+            )
+        if admins_only and self.mail_org_admins:
+            # Every active administrator, found when the mail is sent (see Dispatcher.send_due_mail);
+            # those who already have a row above keep it, the expansion skips their address.
+            mail = render_event_mail(event, "ja", self.public_base_url)
+            rows.extend(
+                {
+                    "id": self.runtime.new_id(),
+                    "event_id": event.id,
+                    "user_id": None,
+                    "to_address": None,
+                    "to_org_admins": org_id,
+                    "locale": "ja",
+                    "subject": mail.subject,
+                    "body": mail.body,
+                    "status": "pending",
+                    "attempt_count": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for org_id in audience
             )
         await self.inbox.add_emails(rows)
 

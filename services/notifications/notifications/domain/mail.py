@@ -10,7 +10,12 @@ from typing import Any
 
 import aiosmtplib
 
+from notifications.db.models import Event
 from notifications.domain.catalogue import CATALOGUE
+
+# Types mailed to every active administrator of the organisation (addresses from the gateway),
+# whether or not they saved an address in their preferences.
+ADMIN_MAIL_TYPES: frozenset[str] = frozenset({"webhook_endpoint.disabled"})
 
 # Types mailed unless a user switches them off (the rest only when switched on): the ones that
 # ask someone to act, or that an administrator must not miss.
@@ -179,3 +184,16 @@ class Mailer:
             start_tls=False,
             use_tls=False,
         )
+
+
+def render_event_mail(event: Event, locale: str, public_base_url: str) -> RenderedMail:
+    return render(
+        locale=locale,
+        event_id=str(event.id),
+        event_type=event.type,
+        version=event.version,
+        occurred_at=event.occurred_at.isoformat(),
+        trade_id=str(event.trade_id) if event.trade_id else None,
+        data=event.data,
+        public_base_url=public_base_url,
+    )
