@@ -94,17 +94,18 @@ WITH shaped AS MATERIALIZED (
 ), owners AS (
     INSERT INTO trade_participant (id, trade_id, org_id, display_name, role, status, hidden,
                                    is_owner, sponsor_org_id, invited_by_user_id, trade_created_at,
-                                   trade_status, invited_at, accepted_at)
+                                   trade_status, trade_etd, invited_at, accepted_at)
     SELECT gen_random_uuid(), id, owner, 'Bench Owner',
            CASE WHEN direction = 'export' THEN 'shipper' ELSE 'consignee' END,
-           'active', false, true, NULL, 'bench-user', created_at, status, created_at, created_at
+           'active', false, true, NULL, 'bench-user', created_at, status, etd, created_at,
+           created_at
     FROM shaped
 )
 INSERT INTO trade_participant (id, trade_id, org_id, display_name, role, status, hidden, is_owner,
                                sponsor_org_id, invited_by_user_id, trade_created_at, trade_status,
-                               invited_at, accepted_at)
+                               trade_etd, invited_at, accepted_at)
 SELECT gen_random_uuid(), id, forwarder, 'Bench Forwarder', 'forwarder', 'active', false, false,
-       owner, 'bench-user', created_at, status, created_at, created_at
+       owner, 'bench-user', created_at, status, etd, created_at, created_at
 FROM shaped
 """  # noqa: S608 - built from this module's constants only
 

@@ -17,7 +17,7 @@ Measured on PostgreSQL 16, 100,000 trades, 5,000 of them the organisation's::
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -148,6 +148,36 @@ class TestKeysetPagination:
                 )
                 assert [t["id"] for t in listed.json()["items"]] == expected, (org.name, status)
 
+    async def test_etd_window_follows_etd_changes_for_every_participant(
+        self,
+        client: httpx.AsyncClient,
+        create_trade: Any,
+        make_org: Any,
+        join: Any,
+        etag: Any,
+    ) -> None:
+        # The ETD window reads the participant row's copy of the ETD (trades0007).
+        owner, forwarder = make_org("owner"), make_org("forwarder")
+        trade = await create_trade(owner, etd="2026-12-05", eta="2027-01-20")
+        await join(trade, owner, forwarder, "forwarder")
+        moved = await client.patch(
+            f"/api/v1/trades/{trade['id']}",
+            json={"etd": "2027-01-15"},
+            headers={**owner.headers, "If-Match": await etag(trade["id"], owner)},
+        )
+        assert moved.status_code == 200, moved.text
+        for org in (owner, forwarder):
+            for window, expected in (
+                (("2027-01-10", "2027-01-20"), [trade["id"]]),
+                (("2026-12-01", "2026-12-10"), []),
+            ):
+                listed = await client.get(
+                    "/api/v1/trades",
+                    params={"etd_from": window[0], "etd_to": window[1]},
+                    headers=org.headers,
+                )
+                assert [t["id"] for t in listed.json()["items"]] == expected, (org.name, window)
+
 
 class TestListingPlan:
     async def test_explain_uses_the_listing_index_without_sorting(
@@ -208,4 +238,20 @@ class TestListingPlan:
         )
         assert "ix_trade_participant_org_status_listing" in plan, plan
         assert "Sort" not in plan, plan
+        assert "Seq Scan" not in plan, plan
+        # An ETD window is one range scan of the organisation's rows in it (then sorted).
+        statement = trade_list_statement(
+            org_id=org,
+            filters=TradeFilters(etd_from=date(2026, 6, 1), etd_to=date(2026, 6, 14)),
+            after=None,
+            limit=51,
+        )
+        compiled = statement.compile(
+            dialect=db_session.bind.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        params = [compiled.params[name] for name in compiled.positiontup or ()]
+        plan = "\n".join(
+            row[0] for row in await connection.exec_driver_sql(f"EXPLAIN {compiled}", tuple(params))
+        )
+        assert "ix_trade_participant_org_etd" in plan, plan
         assert "Seq Scan" not in plan, plan

@@ -139,6 +139,8 @@ class Participant(TradesBase):
     # The trade's status, kept equal by triggers (trades0006: set on insert, followed on every
     # change) so that a status filter on the list is one scan of the listing-by-status index.
     trade_status: Mapped[str] = mapped_column(String(20), server_default=FetchedValue())
+    # The trade's ETD, kept equal the same way (trades0007), for the list's ETD window.
+    trade_etd: Mapped[date | None] = mapped_column(Date, server_default=FetchedValue())
     invited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -164,6 +166,13 @@ class Participant(TradesBase):
             "trade_status",
             text("trade_created_at DESC"),
             text("trade_id DESC"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        # An organisation's trades by ETD (the list's ETD window).
+        Index(
+            "ix_trade_participant_org_etd",
+            "org_id",
+            "trade_etd",
             postgresql_where=text("status = 'active'"),
         ),
         # An organisation's pending invitations.

@@ -135,10 +135,14 @@ def _trade_conditions(org_id: str, filters: TradeFilters) -> list[ColumnElement[
         conditions.append(Trade.vessel_name.ilike(f.vessel_name))
     if f.voyage_no:
         conditions.append(Trade.voyage_no == f.voyage_no)
+    # ETD on the trade and on the participant row's copy (ix_trade_participant_org_etd): the
+    # organisation's trades in the window come from one range scan, not a walk from the newest.
     if f.etd_from:
         conditions.append(Trade.etd >= f.etd_from)
+        conditions.append(Participant.trade_etd >= f.etd_from)
     if f.etd_to:
         conditions.append(Trade.etd <= f.etd_to)
+        conditions.append(Participant.trade_etd <= f.etd_to)
     if f.eta_from:
         conditions.append(Trade.eta >= f.eta_from)
     if f.eta_to:
