@@ -1,11 +1,14 @@
 """The trade's forms as one bundle for the prefill engine (``naccs_bridge.domain.bundle.TradeBundle``).
 
-Expected at the forms service (its API is being written)::
+The forms service answers with this service's token (scope ``forms:read``)::
 
     GET /internal/trades/{trade_id}/naccs-bundle
-    200 {"SI": {...}, "BK": {...}, "IV": {...}, "PL": {...}, "shared": {...}, "containers": [...]}
+    200 {"SI": {...}, "BK": {...}, "IV": {...}, "PL": {...}, "BL": {...}, "AN": {...}, "shared": {...}}
 
-Until then a caller passes the bundle in the request (``bundle`` of ``NaccsFormPrefill``).
+one key per form type the trade has (UL040, UL050, UL100, UL120, UL150, UL290; cancelled forms left out),
+each with the trade's shared items merged in; 404 when the trade has no forms yet. ``PUT .../forms/{code}``
+without a ``bundle`` reads it (and reads it again on every such refresh); a ``bundle`` in the request
+takes its place, for data from outside Minato's forms.
 """
 
 from __future__ import annotations
