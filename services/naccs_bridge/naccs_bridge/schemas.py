@@ -41,8 +41,8 @@ class NaccsFormPrefill(BaseModel):
 
     bundle: dict[str, Any] | None = Field(
         default=None,
-        description="The trade's forms (SI, BK, IV, PL, BL, AN, shared, containers) until the forms "
-        "service serves them; kept with the NACCS form for later refreshes",
+        description="The trade's data (SI, BK, IV, PL, BL, AN, shared) from outside Minato's forms;"
+        " without it the bridge reads the trade's forms from the forms service on every refresh",
     )
     entries: dict[str, str] | None = Field(
         default=None, description="Values a person entered, by item key (group.index.key in groups)"
