@@ -88,9 +88,9 @@ def _latency_chart(scenarios: dict[str, Any], path: Path) -> bool:
         )
     if listing:
         _cdf(ax, listing["latencies_ms"], "trade list pages")
-        before = listing.get("before_status_index") or {}
+        before = listing.get("before_list_indexes") or {}
         if before.get("latencies_ms"):
-            _cdf(ax, before["latencies_ms"], "trade list pages, before trades0006")
+            _cdf(ax, before["latencies_ms"], "trade list pages, before trades0006/0007")
     ax.axvline(20, color="grey", linestyle=":", linewidth=1)
     ax.axvline(50, color="grey", linestyle="--", linewidth=1)
     ax.set_xscale("log")

@@ -148,7 +148,12 @@ def gateway_token(keys_dir: Path, **claims: Any) -> str:
         "exp": now + 3600,
         "kind": "user",
     }
-    return jwt.encode({**defaults, **claims}, key, algorithm="RS256", headers={"kid": key_path.stem})  # type: ignore[arg-type]
+    return jwt.encode(
+        {**defaults, **claims},
+        key,  # type: ignore[arg-type]
+        algorithm="RS256",
+        headers={"kid": key_path.stem},
+    )
 
 
 def gateway_argv(python: str, server: str, port: int) -> list[str]:
