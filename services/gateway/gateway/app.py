@@ -14,6 +14,7 @@ import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy import func, select
 
 from gateway.api import identity_routers
 from gateway.api.deps import IdentityRuntime
@@ -34,6 +35,8 @@ from shared.service import NotReady, create_service_app
 from shared.settings import Environment
 
 log = structlog.get_logger("gateway.app")
+# The advisory lock gateway replicas take turns on at start (see bootstrap_identity).
+BOOTSTRAP_LOCK = "minato-gateway-bootstrap"
 
 DESCRIPTION = """Minato: an open, API-first port-logistics platform with a direct bridge to NACCS.
 
@@ -167,6 +170,10 @@ async def bootstrap_identity(app: FastAPI, identity: IdentityRuntime) -> None:
     if not settings.service_clients and demo is None:
         return
     async with app.state.sessionmaker() as session:
+        # Replicas starting together take turns (held until the commit), so each row is made once.
+        await session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(BOOTSTRAP_LOCK, 0)))
+        )
         env = Env(
             session=session,
             settings=settings,
