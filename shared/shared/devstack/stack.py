@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -308,11 +308,11 @@ class Stack:
         ]
         self._spawn("smtp-sink", argv, {}, http_port)
 
-    def wait_ready(self, timeout_s: float = 60.0) -> None:
+    def wait_ready(self, timeout_s: float = 60.0, only: Collection[str] | None = None) -> None:
         deadline = time.monotonic() + timeout_s
         with httpx.Client(timeout=httpx.Timeout(2.0)) as client:
             for running in self.processes.values():
-                if running.name in self._stopped:
+                if running.name in self._stopped or (only is not None and running.name not in only):
                     continue
                 path = "/healthz" if running.name == "smtp-sink" else "/readyz"
                 while True:
@@ -368,9 +368,8 @@ class Stack:
                 self.start_service(service, replica)
         self.start_service(GATEWAY)
         if self.replica_count(GATEWAY) > 1:
-            # The first gateway makes the dev signing key and provisions the clients; the others
-            # then find them.
-            self.wait_ready()
+            # The first gateway makes the dev signing key; the others start once it is there.
+            self.wait_ready(only={GATEWAY.name})
             for replica in range(1, self.replica_count(GATEWAY)):
                 self.start_service(GATEWAY, replica)
         self.wait_ready()
@@ -390,8 +389,22 @@ class Stack:
             running.process.wait(5)
 
     def stop(self) -> None:
+        # All asked at once (each drains its own work), then waited for: the slowest sets the pace.
         for name in reversed(list(self.processes)):
-            self.stop_process(name)
+            running = self.processes[name]
+            if running.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(running.process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10.0
+        for name in reversed(list(self.processes)):
+            self._stopped.add(name)
+            process = self.processes[name].process
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(5)
         for log_file in self._log_files:
             log_file.close()
         self._log_files.clear()
