@@ -59,7 +59,7 @@ def _targets_chart(scenarios: dict[str, Any], path: Path) -> bool:
     ax.invert_yaxis()
     ax.set_xlabel("measured / target (≥ 1: met; log scale)")
     for y, v in enumerate(values):
-        ax.text(v, y, f" {v:.2f}", va="center", fontsize=8)
+        ax.text(v, y, f" {v:.2g}", va="center", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

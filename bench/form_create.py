@@ -118,7 +118,10 @@ def run(stack: Stack, *, seconds: int = 10, repeats: int = 3) -> dict[str, Any]:
 
     closed(3, 8)  # warm-up
     closed_runs = [closed(seconds, CONNECTIONS) for _ in range(repeats)]
-    closed_runs.sort(key=lambda s: s["requests_per_s"])
+    for result in closed_runs:  # only creates that were answered 201 count as throughput
+        answered = result["requests"] or 1.0
+        result["created_per_s"] = result["requests_per_s"] * (1 - result["non_2xx"] / answered)
+    closed_runs.sort(key=lambda s: s["created_per_s"])
     closed_median = closed_runs[len(closed_runs) // 2]
 
     body_values = FORM_VALUES
@@ -148,7 +151,7 @@ def run(stack: Stack, *, seconds: int = 10, repeats: int = 3) -> dict[str, Any]:
     created_ok = int(
         sum(r["requests"] - r["non_2xx"] for r in closed_runs)
     )  # the warm-up's creates are in the database too
-    met_closed = closed_median["requests_per_s"] >= TARGET_CLOSED_PER_S
+    met_closed = closed_median["created_per_s"] >= TARGET_CLOSED_PER_S
     met_open = (
         open_summary["p99_ms"] < TARGET_OPEN_P99_MS
         and not opened.errors
@@ -161,7 +164,8 @@ def run(stack: Stack, *, seconds: int = 10, repeats: int = 3) -> dict[str, Any]:
         "connections": CONNECTIONS,
         "trades": TRADES,
         "closed_loop": {
-            "requests_per_s": closed_median["requests_per_s"],
+            "requests_per_s": closed_median["created_per_s"],
+            "answered_per_s": closed_median["requests_per_s"],
             "p50_ms": closed_median.get("p50_ms", 0.0),
             "p99_ms": closed_median.get("p99_ms", 0.0),
             "non_2xx": sum(r["non_2xx"] for r in closed_runs),

@@ -129,7 +129,7 @@ def walks_for(count: int) -> dict[str, list[tuple[str, str]]]:
     return {
         "newest": [],
         "status=customs": [("status", "customs")],
-        "booked|documents, export": [
+        "booked or documents, export": [
             ("status", "booked"),
             ("status", "documents"),
             ("direction", "export"),
