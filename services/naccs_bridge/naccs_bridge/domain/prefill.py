@@ -415,13 +415,8 @@ class _ItemPlan:
     required: bool  # presence M or normally filled: empty means a person must act
     numeric: bool
     width: int
-    # FilledItem fields that depend on the item only
-    item_id: str | None
-    name_ja: str
-    name_en: str
-    presence: Literal["M", "C", "O"]
-    normally_filled: bool
-    person_decision: bool
+    # the FilledItem fields, those that depend on the item only filled in (copied for each value)
+    fields: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -496,13 +491,29 @@ def _compile_item(item: ItemSpec, repeats: int) -> _ItemPlan:
         required=item.presence == "M" or item.normally_filled,
         numeric=item.type == "n",
         width=item.width,
-        item_id=item.id,
-        name_ja=item.name_ja,
-        name_en=item.name_en,
-        presence=item.presence,
-        normally_filled=item.normally_filled,
-        person_decision=item.needs_person,
+        fields={
+            "key": item.key,
+            "item_id": item.id,
+            "name_ja": item.name_ja,
+            "name_en": item.name_en,
+            "group": item.group,
+            "index": None,
+            "presence": item.presence,
+            "normally_filled": item.normally_filled,
+            "value": "",
+            "provenance": None,
+            "needs_person": False,
+            "person_decision": item.needs_person,
+        },
     )
+
+
+def _check_filled_item_fields(plan: _ItemPlan) -> _ItemPlan:
+    if list(plan.fields) != list(FilledItem.model_fields):
+        raise TypeError(
+            "the compiled plan does not know every FilledItem field; update _compile_item"
+        )
+    return plan
 
 
 def compile_plan(field_map: FieldMap) -> _Plan:
@@ -510,13 +521,16 @@ def compile_plan(field_map: FieldMap) -> _Plan:
     layout: list[_ItemPlan | _GroupPlan] = []
     for element in field_map.layout():
         if isinstance(element, ItemSpec):
-            layout.append(_compile_item(element, 1))
+            layout.append(_check_filled_item_fields(_compile_item(element, 1)))
             continue
         members = field_map.group_items(element.key)
         layout.append(
             _GroupPlan(
                 group=element,
-                members=tuple(_compile_item(m, element.max_repeats) for m in members),
+                members=tuple(
+                    _check_filled_item_fields(_compile_item(m, element.max_repeats))
+                    for m in members
+                ),
                 one_blank_repeat=any(m.normally_filled or m.presence == "M" for m in members),
             )
         )
@@ -526,6 +540,8 @@ def compile_plan(field_map: FieldMap) -> _Plan:
 _PLANS: FieldMapPlans[_Plan] = FieldMapPlans(compile_plan)
 
 _FILLED_FIELDS = frozenset(FilledItem.model_fields)
+_PROVENANCE_FIELDS = frozenset(Provenance.model_fields)
+_UNREAD = object()
 _FORM_FIELDS = frozenset(NaccsForm.model_fields)
 _NOT_ENTERED_ON_NEW = Provenance(kind=SourceKind.SYSTEM, source="system")
 
@@ -541,6 +557,8 @@ class _PlanRun(_Engine):
         self.plan = plan
         self.half_width_refusal = disallowed_pattern(False).search
         self.numeric_refusal = disallowed_pattern(True).search
+        # the bundle's top-level parts read so far (the tree is lazy; a dict lookup is cheaper)
+        self.roots: dict[str, Any] = {}
 
     def fill(self) -> NaccsForm:
         filled: list[FilledItem] = []
@@ -580,7 +598,9 @@ class _PlanRun(_Engine):
             kind = source.kind
             raw: Any
             if source.root is not None:
-                raw = ctx.tree.get(source.root)
+                raw = self.roots.get(source.root, _UNREAD)
+                if raw is _UNREAD:
+                    raw = self.roots[source.root] = ctx.tree.get(source.root)
                 if raw is not None and source.steps:
                     raw = _walk(raw, source.steps)
             elif source.relative:
@@ -619,11 +639,15 @@ class _PlanRun(_Engine):
             if not text:
                 continue
             if master:
-                provenance = Provenance(
-                    kind=SourceKind.MASTER if kind is SourceKind.FORM else kind,
-                    source=_substitute(source.source, group_source, index),
-                    transform=source.transform_label,
-                    master=master,
+                provenance = construct_trusted(
+                    Provenance,
+                    set(_PROVENANCE_FIELDS),
+                    {
+                        "kind": SourceKind.MASTER if kind is SourceKind.FORM else kind,
+                        "source": _substitute(source.source, group_source, index),
+                        "transform": source.transform_label,
+                        "master": master,
+                    },
                 )
             elif source.relative and group_source is not None:
                 provenance = self.relative_provenance(source, group_source, index)
@@ -672,20 +696,12 @@ class _PlanRun(_Engine):
         if missing:
             for failure in resolution.failures:
                 self.issue(item, None if plan.group is None else index, "warning", failure)
-        fields = {
-            "key": plan.key,
-            "item_id": plan.item_id,
-            "name_ja": plan.name_ja,
-            "name_en": plan.name_en,
-            "group": plan.group,
-            "index": None if plan.group is None else index,
-            "presence": plan.presence,
-            "normally_filled": plan.normally_filled,
-            "value": value,
-            "provenance": provenance,
-            "needs_person": missing or not valid,
-            "person_decision": plan.person_decision,
-        }
+        fields = plan.fields.copy()  # keeps the field order of a validated FilledItem
+        if plan.group is not None:
+            fields["index"] = index
+        fields["value"] = value
+        fields["provenance"] = provenance
+        fields["needs_person"] = missing or not valid
         return construct_trusted(FilledItem, set(_FILLED_FIELDS), fields)
 
 

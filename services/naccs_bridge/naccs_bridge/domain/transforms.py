@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
@@ -55,18 +55,75 @@ class PrefillConfig(BaseModel):
     multi_shipper_lcl_prefix: int = 900  # T6 ✅ [S14]
 
 
+class LazyTree(Mapping[str, Any]):
+    """``model.model_dump(by_alias=True, exclude_none=True)`` (what ``TradeBundle.as_tree`` gives), with each
+    top-level entry dumped the first time it is read. A prefill reads a few of the bundle's parts; dumping
+    every form and the whole master data up front cost more than all of an ECR prefill's items, and the
+    master data grows with the bridge's customers. Entries named in ``nested`` (the master data) are lazy
+    trees themselves, so a lookup in one master table does not dump the others."""
+
+    __slots__ = ("_loaded", "_model", "_names", "_nested")
+
+    def __init__(self, model: BaseModel, nested: frozenset[str] = frozenset()) -> None:
+        self._model = model
+        # key in the dump -> field name, for the fields the dump has (exclude_none drops the None ones)
+        self._names = {
+            (info.serialization_alias or info.alias or name): name
+            for name, info in type(model).model_fields.items()
+            if getattr(model, name) is not None
+        }
+        self._loaded: dict[str, Any] = {}
+        self._nested = nested
+
+    def _load(self, key: str) -> Any:
+        name = self._names[key]
+        value = getattr(self._model, name)
+        if name in self._nested and isinstance(value, BaseModel):
+            loaded: Any = LazyTree(value)
+        else:
+            loaded = self._model.model_dump(by_alias=True, exclude_none=True, include={name})[key]
+        self._loaded[key] = loaded
+        return loaded
+
+    def __getitem__(self, key: str) -> Any:
+        loaded = self._loaded.get(key, _UNREAD)
+        return self._load(key) if loaded is _UNREAD else loaded
+
+    def get(self, key: str, default: Any = None) -> Any:
+        loaded = self._loaded.get(key, _UNREAD)
+        if loaded is not _UNREAD:
+            return loaded
+        return self._load(key) if key in self._names else default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __repr__(self) -> str:
+        return f"LazyTree({dict(self)!r})"
+
+
+_UNREAD = object()
+
+
 @dataclass
 class Context:
     """What a transform or rule may read: the bundle (typed and as a tree), config and the current repeat."""
 
     bundle: TradeBundle
     config: PrefillConfig
-    tree: dict[str, Any] = field(default_factory=dict)
+    # the bundle as plain data (``TradeBundle.as_tree``), read lazily unless given
+    tree: Mapping[str, Any] = field(default_factory=dict)
     element: Any = None  # the current repeat's row inside a group (what ``@.`` paths read)
 
     def __post_init__(self) -> None:
         if not self.tree:
-            self.tree = self.bundle.as_tree()
+            self.tree = LazyTree(self.bundle, nested=frozenset({"master"}))
 
 
 def resolve_path(tree: Mapping[str, Any], path: str, element: Any = None) -> Any:
@@ -93,14 +150,25 @@ def resolve_path(tree: Mapping[str, Any], path: str, element: Any = None) -> Any
 def normalize_text(text: str) -> str:
     """Half-width conversion (NFKC: full-width Latin → half-width, half-width kana → full-width) and one space
     for any run of whitespace, so multi-line form text fits a single NACCS item."""
+    if text.isascii():  # NFKC leaves ASCII as it is
+        return " ".join(text.split())
     return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
+def yyyymmdd(value: date) -> str:
+    """``value.strftime("%Y%m%d")``, without strftime's cost for four-digit years (the only ones here)."""
+    if 1000 <= value.year:
+        return f"{value.year}{value.month:02d}{value.day:02d}"
+    return value.strftime("%Y%m%d")  # years below 1000 print without leading zeros
+
+
 def _text(value: Any) -> str:
+    if type(value) is str:  # the common case first
+        return normalize_text(value)
     if isinstance(value, Decimal):
         return format_decimal(value)
     if isinstance(value, datetime | date):
-        return value.strftime("%Y%m%d")
+        return yyyymmdd(value)
     if isinstance(value, list):
         return " ".join(_text(v) for v in value)
     return normalize_text(str(value))
@@ -111,8 +179,13 @@ def format_decimal(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+_KEY_SEPARATORS = re.compile(r"[\s.]+")
+_NOT_DIGITS = re.compile(r"[^0-9]")
+_NOT_ALPHANUMERIC = re.compile(r"[^0-9A-Za-z]")
+
+
 def _key(text: str) -> str:
-    return re.sub(r"[\s.]+", " ", normalize_text(text).upper()).strip()
+    return _KEY_SEPARATORS.sub(" ", normalize_text(text).upper()).strip()
 
 
 # ------------------------------------------------------------------------------------------- tables
@@ -211,12 +284,12 @@ def _unit(kind: str) -> Callable[[Any, Context, Mapping[str, str | int]], Derive
 def _date(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
     """T7: dates → YYYYMMDD."""
     if isinstance(value, datetime | date):
-        return Derived(value.strftime("%Y%m%d"))
+        return Derived(yyyymmdd(value))
     text = str(value).strip()
     parsed = parse_date(text.split("T")[0])
     if parsed is None:
         raise TransformFailed(f"{text!r} is not a date")
-    return Derived(parsed.strftime("%Y%m%d"))
+    return Derived(yyyymmdd(parsed))
 
 
 def _time(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
@@ -258,7 +331,7 @@ def _quantity(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derive
 
 def _digits(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
     """Phone and postal numbers: hyphens and spaces stripped ([S5])."""
-    return Derived(re.sub(r"[^0-9]", "", normalize_text(_text(value))))
+    return Derived(_NOT_DIGITS.sub("", normalize_text(_text(value))))
 
 
 def _map_value(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
@@ -324,7 +397,7 @@ def _call_sign(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Deriv
 
 def _hs9(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
     """HS code → the 9-digit 統計品目番号 / 品目コード NACCS wants (6 HS + 3 national digits)."""
-    digits = re.sub(r"[^0-9]", "", _text(value))
+    digits = _NOT_DIGITS.sub("", _text(value))
     if len(digits) != 9:
         raise TransformFailed(f"HS code {value!r} has {len(digits)} digits; NACCS needs 9")
     return Derived(digits)
@@ -345,7 +418,7 @@ def importer_exporter_code(corporate_number: str, branch_no: str | None) -> str:
     number = check_corporate_number(corporate_number)
     if number.error is not None:
         raise TransformFailed(number.error.message_en)
-    branch = re.sub(r"[^0-9]", "", branch_no or "") or "0000"
+    branch = _NOT_DIGITS.sub("", branch_no or "") or "0000"
     if len(branch) > 4:
         raise TransformFailed(f"branch number {branch_no!r} is longer than 4 digits")
     return number.normalized + branch.zfill(4)
@@ -456,7 +529,7 @@ def _company(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived
         if master_value:
             derived = _text(master_value)
             if wanted in {"postal_code", "phone"}:
-                derived = re.sub(r"[^0-9]", "", derived)
+                derived = _NOT_DIGITS.sub("", derived)
             return Derived(derived, via)
     return _party(value, ctx, args)
 
@@ -484,7 +557,7 @@ def _party(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
         raw = value.get("postalCode" if wanted == "postal_code" else "phone")
         if not raw:
             raise TransformFailed(f"the party has no {wanted}")
-        return Derived(re.sub(r"[^0-9A-Za-z]", "", _text(raw)).upper())
+        return Derived(_NOT_ALPHANUMERIC.sub("", _text(raw)).upper())
     if wanted == "country_code":
         if value.get("countryCode"):
             return Derived(_text(value["countryCode"]).upper())
@@ -553,6 +626,8 @@ TRANSFORMS: dict[str, TransformFunction] = {
 
 def as_text(value: Any) -> str:
     """The default conversion of a scalar source value (no transform named)."""
+    if type(value) is str or type(value) is Decimal:  # not a Mapping; skips the slow ABC check
+        return _text(value)
     if isinstance(value, Mapping):
         raise TransformFailed("the source is an object; the field map must name a transform")
     return _text(value)

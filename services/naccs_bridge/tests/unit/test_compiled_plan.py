@@ -30,7 +30,7 @@ from naccs_bridge.domain.telegram import (
     encode_body,
     reference_encode_body,
 )
-from naccs_bridge.domain.transforms import PrefillConfig
+from naccs_bridge.domain.transforms import LazyTree, PrefillConfig
 
 ALL_CODES = [entry.code for entry in load_catalogue().codes]
 
@@ -248,3 +248,23 @@ def test_a_plan_is_compiled_once_per_map_and_forgotten_with_it() -> None:
     gc.collect()
     assert len(plans._plans) == 1
     assert compile_plan(ecr).field_map is ecr
+
+
+def test_the_lazy_tree_reads_as_the_whole_dump(
+    export_fcl: TradeBundle, export_lcl: TradeBundle, import_fcl: TradeBundle
+) -> None:
+    for bundle in (export_fcl, export_lcl, import_fcl, TradeBundle()):
+        tree = LazyTree(bundle, nested=frozenset({"master"}))
+        assert list(tree) == list(bundle.as_tree())
+        assert tree == bundle.as_tree()
+        assert "AN" not in LazyTree(TradeBundle())
+        assert tree.get("BL", "absent") == bundle.as_tree().get("BL", "absent")
+
+
+def test_a_master_lookup_dumps_only_the_table_it_reads(export_fcl: TradeBundle) -> None:
+    tree = LazyTree(export_fcl, nested=frozenset({"master"}))
+    master = tree["master"]
+    assert master["bondedAreas"][0]["code"] == "1AW61"
+    assert isinstance(master, LazyTree)
+    assert set(master._loaded) == {"bondedAreas"}
+    assert set(tree._loaded) == {"master"}
