@@ -130,7 +130,8 @@ class Naccs:
         return self.clock() + self.skipped
 
     def advance(self, seconds: float) -> datetime:
-        """Let ``seconds`` of customs time pass at once; the stand-in's time never goes back."""
+        """Let ``seconds`` of customs time pass at once. The skip lives in this process (never goes
+        back while it runs); a restarted stand-in starts from the real clock again."""
         self.skipped += timedelta(seconds=max(seconds, 0.0))
         return self.now()
 
