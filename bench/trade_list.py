@@ -78,7 +78,7 @@ WITH shaped AS MATERIALIZED (
                        created_at, updated_at, created_by_user_id, version)
     SELECT id,
            CASE WHEN direction = 'export' THEN 'EXP' ELSE 'IMP' END
-             || '-' || extract(year FROM created_at) || '-' || lpad(($5::bigint + i)::text, 6, '0'),
+             || '-' || extract(year FROM created_at) || '-' || lpad(($5::bigint + i)::text, greatest(6, length(($5::bigint + i)::text)), '0'),
            direction, status, owner,
            'BLK' || lpad(i::text, 9, '0'), 'BKG' || lpad(i::text, 9, '0'),
            (ARRAY['MAEU','ONEY','HLCU','COSU','EGLV'])[1 + (i / 10) % 5],
