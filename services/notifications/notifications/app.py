@@ -27,6 +27,7 @@ from notifications.db.models import outbox_table
 from notifications.domain.catalogue import CATALOGUE
 from notifications.domain.delivery import Dispatcher, make_delivery_http_client
 from notifications.domain.mail import Mailer
+from notifications.domain.metrics import delivery_backlog_probe
 from notifications.domain.runtime import Runtime
 from notifications.domain.secrets import SecretBox
 from shared.auth import TokenVerifier
@@ -229,7 +230,7 @@ def create_app(
         ],
         on_startup=[start],
         token_verifier=token_verifier,
-        metrics_probes=[outbox_backlog_probe(outbox_table)],
+        metrics_probes=[outbox_backlog_probe(outbox_table), delivery_backlog_probe],
     )
     app.state.runtime = runtime
     app.state.secret_box = SecretBox(settings.secret_encryption_key.get_secret_value())

@@ -606,3 +606,32 @@ class TestHousekeeping:
                 f"/api/v1/notifications/events/{body['id']}", headers=tokens.user(org)
             )
             assert event.status_code == 200
+
+
+class TestBacklogMetrics:
+    async def test_a_pending_delivery_shows_until_it_is_made(
+        self, live: Any, tokens: Any, trades: Any, receiver: Any, make_envelope: Callable[..., Any]
+    ) -> None:
+        def gauge(metrics: str, name: str) -> float:
+            [line] = [line for line in metrics.splitlines() if line.startswith(name + " ")]
+            return float(line.split()[1])
+
+        org = uuid.uuid4()
+        trade = trades.add_trade(org)
+        await create_endpoint(live, tokens, org, receiver.url)
+        body = make_envelope(
+            "form.sent",
+            trade_id=trade,
+            data={"trade_id": str(trade), "form_id": str(uuid.uuid4()), "form_type": "UL040"},
+        )
+        await publish(live, tokens, body)
+
+        waiting = (await live.client.get("/metrics")).text
+        assert gauge(waiting, "minato_webhook_deliveries_pending") == 1
+        assert gauge(waiting, "minato_webhook_oldest_pending_age_seconds") >= 0
+
+        await live.drain()
+        done = (await live.client.get("/metrics")).text
+        assert gauge(done, "minato_webhook_deliveries_pending") == 0
+        assert gauge(done, "minato_webhook_oldest_pending_age_seconds") == 0
+        assert gauge(done, "minato_notification_emails_pending") == 0

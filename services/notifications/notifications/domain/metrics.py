@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from fastapi import FastAPI
+from prometheus_client import Counter, Gauge, Histogram
+
+from notifications.db.backlog import read_delivery_backlog
 
 WEBHOOK_ATTEMPTS = Counter(
     "minato_webhook_attempts_total",
@@ -27,3 +30,25 @@ INBOUND_FORWARDS = Counter(
     "Partner S/I forwarding attempts to the forms service, by outcome",
     ["outcome"],
 )
+
+# Read from the database at scrape time (the same from every replica).
+WEBHOOKS_PENDING = Gauge(
+    "minato_webhook_deliveries_pending", "Webhook deliveries waiting to be made or retried"
+)
+WEBHOOKS_OLDEST_PENDING_AGE = Gauge(
+    "minato_webhook_oldest_pending_age_seconds",
+    "Age of the oldest webhook delivery still pending; 0 when there is none",
+)
+EMAILS_PENDING = Gauge("minato_notification_emails_pending", "Mails waiting to be sent or retried")
+EMAILS_OLDEST_PENDING_AGE = Gauge(
+    "minato_notification_emails_oldest_pending_age_seconds",
+    "Age of the oldest mail still pending; 0 when there is none",
+)
+
+
+async def delivery_backlog_probe(app: FastAPI) -> None:
+    backlog = await read_delivery_backlog(app.state.engine)
+    WEBHOOKS_PENDING.set(backlog.webhooks.pending)
+    WEBHOOKS_OLDEST_PENDING_AGE.set(backlog.webhooks.oldest_age_s)
+    EMAILS_PENDING.set(backlog.emails.pending)
+    EMAILS_OLDEST_PENDING_AGE.set(backlog.emails.oldest_age_s)
