@@ -83,7 +83,7 @@ def test_the_demo_world_seeds_twice_harmlessly_and_the_operator_cli_runs_against
             operator_token=token,
             mail_url=mail,
             say=first_lines.append,
-            permit_timeout_s=30,
+            permit_timeout_s=90,
         )
         first.seed()
     assert any("export permitted" in line for line in first_lines), first_lines
