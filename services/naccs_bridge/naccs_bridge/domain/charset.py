@@ -61,18 +61,31 @@ def disallowed_pattern(numeric: bool) -> re.Pattern[str]:
     return re.compile(f"[^{re.escape(allowed)}]" if allowed else r"(?s).")
 
 
+@cache
+def full_width_disallowed_pattern() -> re.Pattern[str]:
+    """Like :func:`disallowed_pattern` for ``an`` items that take full-width text: the half-width table plus
+    every portable full-width character. Those all encode to two EUC-JP bytes of 0xA1-0xFE that decode back
+    to them, so trying each such byte pair finds every one of them (built once, on first use)."""
+    portable = []
+    for first in range(0xA1, 0xFF):
+        for second in range(0xA1, 0xFF):
+            try:
+                char = bytes((first, second)).decode(Charset.EUC_JP)
+            except UnicodeDecodeError:
+                continue
+            if is_portable_full_width(char):
+                portable.append(char)
+    allowed = load_charset_policy().half_width + "".join(sorted(set(portable)))
+    return re.compile(f"[^{re.escape(allowed)}]")
+
+
 def first_disallowed(text: str, *, numeric: bool, full_width: bool) -> int | None:
     """Index of the first character NACCS does not take in such an item, or None."""
-    pattern = disallowed_pattern(numeric)
-    match = pattern.search(text)
-    if match is None or numeric or not full_width:
-        return None if match is None else match.start()
-    while match is not None:
-        index = match.start()
-        if not is_portable_full_width(text[index]):
-            return index
-        match = pattern.search(text, index + 1)
-    return None
+    if full_width and not numeric:
+        match = full_width_disallowed_pattern().search(text)
+    else:
+        match = disallowed_pattern(numeric).search(text)
+    return None if match is None else match.start()
 
 
 def check_allowed(item: ItemSpec, text: str) -> None:

@@ -8,8 +8,9 @@ unusable value becomes a pending item or an issue the user sees next to the item
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -19,6 +20,7 @@ from naccs_bridge.domain.charset import (
     disallowed_pattern,
     encoded_length,
     first_disallowed,
+    full_width_disallowed_pattern,
     truncate_to_bytes,
 )
 from naccs_bridge.domain.specs import (
@@ -414,7 +416,9 @@ class _ItemPlan:
     only_on_correction: bool
     required: bool  # presence M or normally filled: empty means a person must act
     numeric: bool
+    full_width_text: bool  # an item that takes full-width text
     width: int
+    refused: Callable[[str], re.Match[str] | None]  # finds a character NACCS refuses in this item
     # the FilledItem fields, those that depend on the item only filled in (copied for each value)
     fields: dict[str, Any]
 
@@ -490,7 +494,13 @@ def _compile_item(item: ItemSpec, repeats: int) -> _ItemPlan:
         only_on_correction=item.only_on_correction,
         required=item.presence == "M" or item.normally_filled,
         numeric=item.type == "n",
+        full_width_text=item.full_width and item.type != "n",
         width=item.width,
+        refused=(
+            full_width_disallowed_pattern()
+            if item.full_width and item.type != "n"
+            else disallowed_pattern(item.type == "n")
+        ).search,
         fields={
             "key": item.key,
             "item_id": item.id,
@@ -555,8 +565,8 @@ class _PlanRun(_Engine):
     ) -> None:
         super().__init__(plan.field_map, bundle, config, charset)
         self.plan = plan
-        self.half_width_refusal = disallowed_pattern(False).search
-        self.numeric_refusal = disallowed_pattern(True).search
+        self.entries = bundle.entries
+        self.new = bundle.processing == "new"
         # the bundle's top-level parts read so far (the tree is lazy; a dict lookup is cheaper)
         self.roots: dict[str, Any] = {}
 
@@ -590,8 +600,10 @@ class _PlanRun(_Engine):
             {"code": self.field_map.code, "items": tuple(filled), "issues": tuple(self.issues)},
         )
 
-    def resolve_planned(self, plan: _ItemPlan, index: int, group_source: str | None) -> _Resolution:
-        """:meth:`_Engine.resolve` over the compiled sources."""
+    def resolve_planned(
+        self, plan: _ItemPlan, index: int, group_source: str | None
+    ) -> tuple[str, Provenance | None, list[str]]:
+        """:meth:`_Engine.resolve` over the compiled sources: (value, provenance, failures)."""
         failures: list[str] = []
         ctx = self.ctx
         for source in plan.sources:
@@ -610,7 +622,7 @@ class _PlanRun(_Engine):
             elif kind is SourceKind.PERSON:
                 break
             elif kind is SourceKind.SYSTEM:
-                return _Resolution("", source.provenance)
+                return "", source.provenance, failures
             elif kind is SourceKind.CONST:
                 raw = source.argument
             elif kind is SourceKind.CONFIG:
@@ -653,8 +665,8 @@ class _PlanRun(_Engine):
                 provenance = self.relative_provenance(source, group_source, index)
             else:
                 provenance = source.provenance
-            return _Resolution(text, provenance)
-        return _Resolution("", None, failures=tuple(failures))
+            return text, provenance, failures
+        return "", None, failures
 
     @staticmethod
     def relative_provenance(source: _SourcePlan, group_source: str, index: int) -> Provenance:
@@ -673,20 +685,25 @@ class _PlanRun(_Engine):
     def fill_planned(self, plan: _ItemPlan, index: int, group_source: str | None) -> FilledItem:
         """:meth:`_Engine.fill_item` with the plan's precomputed parts."""
         item = plan.item
-        entry_key = plan.entry_keys[index]
-        entered = self.bundle.entries.get(entry_key) if self.bundle.entries else None
+        entered = self.entries.get(plan.entry_keys[index]) if self.entries else None
+        provenance: Provenance | None
+        failures: list[str] = []
         if entered:
-            resolution = _Resolution(entered, Provenance(kind=ENTERED, source=entry_key))
-        elif plan.only_on_correction and self.bundle.processing == "new":
-            resolution = _Resolution("", _NOT_ENTERED_ON_NEW)
+            value, provenance = entered, Provenance(kind=ENTERED, source=plan.entry_keys[index])
+        elif plan.only_on_correction and self.new:
+            value, provenance = "", _NOT_ENTERED_ON_NEW
         else:
-            resolution = self.resolve_planned(plan, index, group_source)
-        value, provenance = resolution.value, resolution.provenance
+            value, provenance, failures = self.resolve_planned(plan, index, group_source)
         valid = True
         if value:
-            refused = self.numeric_refusal if plan.numeric else self.half_width_refusal
-            # the common case: printable ASCII (1 byte a character in every channel charset) that fits
-            if not (value.isascii() and len(value) <= plan.width and refused(value) is None):
+            # fit() only when it would change something: a refused character or too many bytes
+            if plan.refused(value) is not None:
+                fits = False
+            elif value.isascii():  # 1 byte a character in every channel charset
+                fits = len(value) <= plan.width
+            else:
+                fits = plan.full_width_text and len(value.encode(self.charset)) <= plan.width
+            if not fits:
                 value, valid = self.fit(item, None if plan.group is None else index, value)
         missing = (
             not value
@@ -694,7 +711,7 @@ class _PlanRun(_Engine):
             and not (provenance is not None and provenance.kind is SourceKind.SYSTEM)
         )
         if missing:
-            for failure in resolution.failures:
+            for failure in failures:
                 self.issue(item, None if plan.group is None else index, "warning", failure)
         fields = plan.fields.copy()  # keeps the field order of a validated FilledItem
         if plan.group is not None:

@@ -382,8 +382,7 @@ def encode_body(field_map: FieldMap, values: FormValues, settings: ChannelSettin
     lines: list[str] = []
 
     def line(wire: _WireItem, value: str) -> str:
-        if not value:
-            return wire.blank
+        """The line of a non-empty value."""
         refused = numeric_refusal if wire.numeric else half_width_refusal
         if value.isascii() and len(value) <= wire.width and refused(value) is None:
             if right and wire.numeric:
@@ -397,7 +396,8 @@ def encode_body(field_map: FieldMap, values: FormValues, settings: ChannelSettin
     items = values.items
     for element in plan.layout:
         if isinstance(element, _WireItem):
-            lines.append(line(element, items.get(element.key, "")))
+            value = items.get(element.key, "")
+            lines.append(line(element, value) if value else element.blank)
             continue
         group = element.group
         blocks = values.groups.get(element.key, [])
@@ -405,7 +405,8 @@ def encode_body(field_map: FieldMap, values: FormValues, settings: ChannelSettin
             raise RepeatOverflow(group.key, group.max_repeats, len(blocks))
         for block in blocks:
             for member in element.members:
-                lines.append(line(member, block.get(member.key, "")))
+                value = block.get(member.key, "")
+                lines.append(line(member, value) if value else member.blank)
         if group.emit == "all" and len(blocks) < group.max_repeats:
             lines.append(element.blank_block * (group.max_repeats - len(blocks)))
     return "".join(lines).encode(charset)

@@ -62,24 +62,24 @@ class LazyTree(Mapping[str, Any]):
     master data grows with the bridge's customers. Entries named in ``nested`` (the master data) are lazy
     trees themselves, so a lookup in one master table does not dump the others."""
 
-    __slots__ = ("_loaded", "_model", "_names", "_nested")
+    __slots__ = ("_loaded", "_model", "_nested")
 
     def __init__(self, model: BaseModel, nested: frozenset[str] = frozenset()) -> None:
         self._model = model
-        # key in the dump -> field name, for the fields the dump has (exclude_none drops the None ones)
-        self._names = {
-            (info.serialization_alias or info.alias or name): name
-            for name, info in type(model).model_fields.items()
-            if getattr(model, name) is not None
-        }
         self._loaded: dict[str, Any] = {}
         self._nested = nested
 
-    def _load(self, key: str) -> Any:
-        name = self._names[key]
-        value = getattr(self._model, name)
-        if name in self._nested and isinstance(value, BaseModel):
-            loaded: Any = LazyTree(value)
+    def _load(self, key: str, default: Any) -> Any:
+        name = _dump_keys(type(self._model)).get(key)
+        value = None if name is None else getattr(self._model, name)
+        if value is None:
+            return default  # not in the dump (exclude_none)
+        loaded: Any
+        if isinstance(value, BaseModel):
+            if name in self._nested:
+                loaded = LazyTree(value)
+            else:  # the part's own dump is the same as its entry in the whole dump, and cheaper
+                loaded = value.model_dump(by_alias=True, exclude_none=True)
         else:
             loaded = self._model.model_dump(by_alias=True, exclude_none=True, include={name})[key]
         self._loaded[key] = loaded
@@ -87,28 +87,47 @@ class LazyTree(Mapping[str, Any]):
 
     def __getitem__(self, key: str) -> Any:
         loaded = self._loaded.get(key, _UNREAD)
-        return self._load(key) if loaded is _UNREAD else loaded
+        if loaded is _UNREAD:
+            loaded = self._load(key, _UNREAD)
+            if loaded is _UNREAD:
+                raise KeyError(key)
+        return loaded
 
     def get(self, key: str, default: Any = None) -> Any:
         loaded = self._loaded.get(key, _UNREAD)
-        if loaded is not _UNREAD:
-            return loaded
-        return self._load(key) if key in self._names else default
+        return self._load(key, default) if loaded is _UNREAD else loaded
+
+    def _present(self) -> list[str]:
+        return [
+            key
+            for key, name in _dump_keys(type(self._model)).items()
+            if getattr(self._model, name) is not None
+        ]
 
     def __contains__(self, key: object) -> bool:
-        return key in self._names
+        name = _dump_keys(type(self._model)).get(key) if isinstance(key, str) else None
+        return name is not None and getattr(self._model, name) is not None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
+        return iter(self._present())
 
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self._present())
 
     def __repr__(self) -> str:
         return f"LazyTree({dict(self)!r})"
 
 
 _UNREAD = object()
+
+
+@cache
+def _dump_keys(model: type[BaseModel]) -> dict[str, str]:
+    """Key in ``model_dump(by_alias=True)`` -> field name, in field order."""
+    return {
+        (info.serialization_alias or info.alias or name): name
+        for name, info in model.model_fields.items()
+    }
 
 
 @dataclass

@@ -194,7 +194,7 @@ def test_any_values_encode_to_the_reference_bytes_or_the_same_error(
             {key: data.draw(VALUE) for key in members if data.draw(st.booleans())}
             for _ in range(data.draw(st.integers(0, group.max_repeats + 1)))
         ]
-    channel = ChannelSettings(charset=charset, numeric_alignment=alignment)  # type: ignore[arg-type]
+    channel = ChannelSettings(charset=charset, numeric_alignment=alignment)
     assert_same_body(field_map, FormValues(items=items, groups=groups), channel)
 
 
