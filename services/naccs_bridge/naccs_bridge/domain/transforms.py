@@ -71,7 +71,9 @@ class LazyTree(Mapping[str, Any]):
 
     def _load(self, key: str, default: Any) -> Any:
         name = _dump_keys(type(self._model)).get(key)
-        value = None if name is None else getattr(self._model, name)
+        if name is None:
+            return default
+        value = getattr(self._model, name)
         if value is None:
             return default  # not in the dump (exclude_none)
         loaded: Any
