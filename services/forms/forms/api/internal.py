@@ -40,8 +40,8 @@ async def naccs_bundle(
     trade_id: uuid.UUID, session: SessionDep, _service: ServiceReaderDep
 ) -> dict[str, Any]:
     """``SI`` (UL040), ``BK`` (UL050), ``IV`` (UL100), ``PL`` (UL120), ``BL`` (UL150), ``AN``
-    (UL290), each with the shared items merged in, and ``shared``, the root document. The bridge
-    checks its own caller's participation before asking."""
+    (UL290), each with the shared items merged in (cancelled forms left out), and ``shared``, the
+    root document. The bridge checks its own caller's participation before asking."""
     return await documents.naccs_bundle(session, trade_id=trade_id)
 
 

@@ -1,6 +1,6 @@
 """The bridge's tolerant-reader view of a trade: the forms it reads, the shared items, master data and earlier
 NACCS results. Every field is optional and unknown fields are ignored, so a form schema that grows does not break
-the bridge; the adapter from the forms service fills this model (written later).
+the bridge; the forms service's ``GET /internal/trades/{id}/naccs-bundle`` fills it (``clients.forms``).
 
 Field names are the Cyber Port / field-map canonical camelCase names (``shipper``, ``consignee``, ``notifyParty``,
 ``billOfLading``, ``commodity``, ``scacCode``, ``totalPackages``, ``commodityTotalGrossWeight``, ...). Field-map paths
