@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import orjson
 import structlog
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifications.clients.directory import AdminDirectory, NoAdminDirectory
@@ -305,12 +305,21 @@ class Dispatcher:
             return 0
         semaphore = asyncio.Semaphore(self.settings.dispatcher_concurrency)
 
-        async def one(delivery: ClaimedDelivery) -> None:
+        async def attempt(delivery: ClaimedDelivery) -> AttemptResult:
             async with semaphore:
-                result = await self.attempt(delivery)
+                return await self.attempt(delivery)
+
+        async def record_failure(delivery: ClaimedDelivery, result: AttemptResult) -> None:
+            async with semaphore:
                 await self.record(delivery, result)
 
-        await asyncio.gather(*(one(d) for d in claimed))
+        results = await asyncio.gather(*(attempt(d) for d in claimed))
+        outcomes = list(zip(claimed, results, strict=True))
+        # Successes, the common case, are written together: a transaction per delivery was most of
+        # the dispatcher's time (bench/webhook_fanout.py). Failures keep their own transaction (retry
+        # schedule, disabling the endpoint).
+        await self.record_delivered([(d, r) for d, r in outcomes if r.succeeded])
+        await asyncio.gather(*(record_failure(d, r) for d, r in outcomes if not r.succeeded))
         return len(claimed)
 
     async def attempt(self, delivery: ClaimedDelivery) -> AttemptResult:
@@ -376,6 +385,75 @@ class Dispatcher:
             elapsed_ms(),
             retry_after,
         )
+
+    async def record_delivered(self, done: list[tuple[ClaimedDelivery, AttemptResult]]) -> None:
+        """Successful attempts in one transaction: the attempts logged, the deliveries finished (only
+        those whose lease is still ours), their endpoints' failing streaks ended."""
+        if not done:
+            return
+        for _, result in done:
+            WEBHOOK_ATTEMPTS.labels(outcome="delivered").inc()
+            WEBHOOK_ATTEMPT_DURATION.observe(result.duration_ms / 1000)
+        now = self.runtime.now()
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(
+                insert(WebhookAttempt),
+                [
+                    {
+                        "id": self.runtime.new_id(),
+                        "delivery_id": delivery.id,
+                        "endpoint_id": delivery.endpoint.id,
+                        "attempt_number": delivery.attempt_number,
+                        "started_at": now,
+                        "duration_ms": result.duration_ms,
+                        "succeeded": True,
+                        "status_code": result.status_code,
+                        "error": None,
+                        "response_excerpt": result.excerpt,
+                    }
+                    for delivery, result in done
+                ],
+            )
+            finished = (
+                await session.execute(
+                    text(
+                        """
+                        UPDATE webhook_deliveries AS d
+                        SET status = 'delivered', finished_at = :now,
+                            attempt_count = d.attempt_count + 1,
+                            last_status_code = outcome.status_code, last_error = NULL,
+                            lease_token = NULL, lease_expires_at = NULL
+                        FROM unnest(CAST(:ids AS uuid[]), CAST(:tokens AS uuid[]),
+                                    CAST(:codes AS integer[]))
+                             AS outcome(id, lease_token, status_code)
+                        WHERE d.id = outcome.id AND d.lease_token = outcome.lease_token
+                          AND d.status = 'pending'
+                        RETURNING d.id, d.endpoint_id
+                        """
+                    ),
+                    {
+                        "now": now,
+                        "ids": [delivery.id for delivery, _ in done],
+                        "tokens": [delivery.lease_token for delivery, _ in done],
+                        "codes": [result.status_code for _, result in done],
+                    },
+                )
+            ).all()
+            recorded = {row.id for row in finished}
+            for delivery, _ in done:
+                if delivery.id not in recorded:
+                    # Our lease expired and another worker took it, or the endpoint was disabled.
+                    log.warning("delivery_outcome_not_recorded", delivery_id=str(delivery.id))
+            endpoint_ids = {row.endpoint_id for row in finished}
+            if endpoint_ids:
+                await session.execute(
+                    update(WebhookEndpoint)
+                    .where(
+                        WebhookEndpoint.id.in_(endpoint_ids),
+                        WebhookEndpoint.failing_since.is_not(None),
+                    )
+                    .values(failing_since=None)
+                )
 
     async def record(self, delivery: ClaimedDelivery, result: AttemptResult) -> None:
         WEBHOOK_ATTEMPTS.labels(outcome=attempt_outcome(result)).inc()
