@@ -2,9 +2,9 @@
 
 Target (issue 9): >= 1,000 signed deliveries/s, none lost. The whole system runs (``bench.full_stack``),
 with the one setting a single machine needs: ``NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS=true`` (the
-receiver is on 127.0.0.1); everything else is the service's defaults. One organisation subscribes
-``BENCH_WEBHOOK_ENDPOINTS`` endpoints (default 10) to ``vessel_schedule.*``; ``BENCH_WEBHOOK_EVENTS``
-events (default 1,000) are published the way the outbox relays publish them: ``POST /internal/events``
+receiver is on 127.0.0.1); everything else is the service's defaults. ``BENCH_WEBHOOK_ENDPOINTS``
+endpoints (default 40, ten per organisation) subscribe to ``vessel_schedule.*``; ``BENCH_WEBHOOK_EVENTS``
+events (default 250, each for all those organisations: 10,000 deliveries) are published the way the outbox relays publish them: ``POST /internal/events``
 on the notifications service with a service token from the gateway's client-credentials grant, several
 at a time. The receiver (``bench.webhook_receiver``, its own process) verifies every signature with the
 ``standardwebhooks`` library and counts each (endpoint, webhook-id).
@@ -12,7 +12,8 @@ at a time. The receiver (``bench.webhook_receiver``, its own process) verifies e
 Measured: deliveries/s from the first to the last delivery at the receiver, lost (expected and never
 verified) and duplicate deliveries, bad signatures, the intake's events/s, and the notifications
 process's CPU per delivery. ``BENCH_WEBHOOK_BASELINE_REV=<git rev>`` also runs that revision's
-``services/notifications`` (restarted in the same system, same endpoints) for a before/after in one run.
+``services/notifications`` (restarted in the same system, same endpoints) for a before/after in one run;
+``BENCH_WEBHOOK_BASELINE_TREE=DIR`` takes it from ``DIR/services/notifications`` instead.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -29,6 +31,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
 from bench.full_stack import (
@@ -40,14 +43,16 @@ from bench.full_stack import (
     signed_token,
 )
 from bench.gateway_hop import process_group_cpu_s
-from shared.devstack.stack import REPO_ROOT, Stack
+from shared.devstack.stack import BACKENDS, REPO_ROOT, Stack
 
 TARGET_DELIVERIES_PER_S = 1000.0
+ENDPOINTS_PER_ORG = 10
+NOTIFICATIONS = next(spec for spec in BACKENDS if spec.name == "notifications")
 WEBHOOKS = "/api/v1/notifications/webhooks"
 
 
-def schedule_event(org: str, index: int) -> dict[str, Any]:
-    """A ``vessel_schedule.updated`` for one organisation, as notifications' own Colins intake emits."""
+def schedule_event(orgs: list[str], index: int) -> dict[str, Any]:
+    """A ``vessel_schedule.updated`` for some organisations, as notifications' Colins intake emits."""
     return {
         "id": str(uuid.uuid4()),
         "type": "vessel_schedule.updated",
@@ -55,7 +60,7 @@ def schedule_event(org: str, index: int) -> dict[str, Any]:
         "occurred_at": dt.datetime.now(dt.UTC).isoformat(),
         "source": "bench",
         "trade_id": None,
-        "org_ids": [org],
+        "org_ids": orgs,
         "data": {"vessel_name": "MINATO MARU", "voyage": f"{index % 1000:03d}E", "port": "JPTYO"},
     }
 
@@ -111,11 +116,29 @@ def wait_for_deliveries(
         time.sleep(0.25)
 
 
+async def delivery_log(database_url: str, event_ids: list[str]) -> dict[str, int]:
+    """What the notifications service's own delivery log says about the burst: deliveries per status
+    and last error (a delivery the receiver never verified shows here as pending with its error)."""
+    conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        rows = await conn.fetch(
+            """
+            SELECT status || ' ' || coalesce(last_status_code::text, '')
+                   || ' ' || coalesce(left(last_error, 60), '') AS outcome, count(*) AS n
+            FROM webhook_deliveries WHERE event_id = ANY($1::uuid[]) GROUP BY 1 ORDER BY 2 DESC
+            """,
+            event_ids,
+        )
+    finally:
+        await conn.close()
+    return {row["outcome"].strip(): row["n"] for row in rows}
+
+
 def burst(
     stack: Stack,
     receiver: Receiver,
     *,
-    org: str,
+    orgs: list[str],
     hook_paths: list[str],
     events: int,
     concurrency: int,
@@ -124,12 +147,12 @@ def burst(
     intake = notifications.url + "/internal/events"
     token = service_token(stack, "trades")
     # Warm-up: connections, caches, the dispatcher's first poll; then count from zero.
-    warm = [schedule_event(org, i) for i in range(20)]
+    warm = [schedule_event(orgs, i) for i in range(2)]
     asyncio.run(publish(intake, token, warm, concurrency))
-    wait_for_deliveries(receiver, len(warm) * len(hook_paths), idle_timeout_s=15)
+    wait_for_deliveries(receiver, len(warm) * len(hook_paths), idle_timeout_s=60)
     receiver.reset()
 
-    batch = [schedule_event(org, i) for i in range(events)]
+    batch = [schedule_event(orgs, i) for i in range(events)]
     expected = events * len(hook_paths)
     cpu_before = process_group_cpu_s(notifications.process.pid)
     published_at = time.time()
@@ -141,6 +164,9 @@ def burst(
     seen = {path: set(stats["ids"].get(path, [])) for path in hook_paths}
     lost = sum(len(wanted - ids) for ids in seen.values())
     strangers = sum(len(ids - wanted) for ids in seen.values())
+    assert stack.postgres is not None
+    database = stack.postgres.url_for(stack.database_name(NOTIFICATIONS))
+    log = asyncio.run(delivery_log(database, sorted(wanted)))
     first, last = stats["first_at"], stats["last_at"]
     window = (last - first) if first is not None and last is not None else 0.0
     rate = (stats["unique"] - 1) / window if window > 0 else 0.0
@@ -159,6 +185,7 @@ def burst(
         "intake_events_per_s": round(intake_result["events_per_s"], 1),
         "intake_seconds": round(intake_result["seconds"], 3),
         "intake_retries": intake_result["retries"],
+        "delivery_log": log,
         "notifications_cpu_s": round(cpu_s, 2),
         "notifications_cpu_us_per_delivery": round(cpu_s * 1e6 / stats["unique"], 1)
         if stats["unique"]
@@ -181,8 +208,8 @@ def baseline_tree(rev: str, into: Path) -> Path:
 def run(
     events: int | None = None, endpoints: int | None = None, baseline_rev: str | None = None
 ) -> dict[str, Any]:
-    events = events or int(os.environ.get("BENCH_WEBHOOK_EVENTS", "1000"))
-    endpoints = endpoints or int(os.environ.get("BENCH_WEBHOOK_ENDPOINTS", "10"))
+    events = events or int(os.environ.get("BENCH_WEBHOOK_EVENTS", "250"))
+    endpoints = endpoints or int(os.environ.get("BENCH_WEBHOOK_ENDPOINTS", "40"))
     baseline_rev = baseline_rev or os.environ.get("BENCH_WEBHOOK_BASELINE_REV") or None
     concurrency = int(os.environ.get("BENCH_WEBHOOK_PUBLISHERS", "16"))
     tree_dir = Path(tempfile.mkdtemp(prefix="minato-bench-notifications-"))
@@ -191,30 +218,43 @@ def run(
             running_receiver() as receiver,
             running_system({"NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"}) as stack,
         ):
-            org = str(uuid.uuid4())
-            admin = {"Authorization": f"Bearer {signed_token(stack, org=org, roles=['org_admin'])}"}
+            # A partner organisation may have 20 endpoints: the fan-out spreads over several.
+            orgs = [str(uuid.uuid4()) for _ in range(math.ceil(endpoints / ENDPOINTS_PER_ORG))]
             hook_paths = [f"/hook/{index}" for index in range(endpoints)]
-            with httpx.Client(base_url=stack.gateway_url, headers=admin, timeout=30) as gateway:
-                secrets = {}
-                for path in hook_paths:
+            secrets = {}
+            with httpx.Client(base_url=stack.gateway_url, timeout=30) as gateway:
+                for index, path in enumerate(hook_paths):
+                    org = orgs[index // ENDPOINTS_PER_ORG]
+                    token = signed_token(stack, org=org, roles=["org_admin"])
                     created = gateway.post(
                         WEBHOOKS,
                         json={"url": receiver.url + path, "event_types": ["vessel_schedule.*"]},
+                        headers={"Authorization": f"Bearer {token}"},
                     )
                     created.raise_for_status()
                     secrets[path] = created.json()["secret"]
             receiver.add_secrets(secrets)
 
             variants: dict[str, dict[str, Any]] = {}
+            given_tree = os.environ.get("BENCH_WEBHOOK_BASELINE_TREE")
+            if given_tree:
+                baseline_rev = baseline_rev or given_tree
             if baseline_rev:
-                tree = baseline_tree(baseline_rev, tree_dir)
-                restart_with(stack, "notifications", {"PYTHONPATH": str(tree)})
+                tree = (
+                    Path(given_tree) / "services" / "notifications"
+                    if given_tree
+                    else baseline_tree(baseline_rev, tree_dir)
+                )
+                pythonpath = os.pathsep.join(
+                    p for p in (str(tree), os.environ.get("PYTHONPATH", "")) if p
+                )
+                restart_with(stack, "notifications", {"PYTHONPATH": pythonpath})
                 variants["baseline"] = {
                     "rev": baseline_rev,
                     **burst(
                         stack,
                         receiver,
-                        org=org,
+                        orgs=orgs,
                         hook_paths=hook_paths,
                         events=events,
                         concurrency=concurrency,
@@ -224,7 +264,7 @@ def run(
             variants["current"] = burst(
                 stack,
                 receiver,
-                org=org,
+                orgs=orgs,
                 hook_paths=hook_paths,
                 events=events,
                 concurrency=concurrency,

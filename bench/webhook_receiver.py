@@ -7,6 +7,7 @@ A plain ASGI app, so the receiver costs little next to what it measures:
 
 - ``POST /secrets`` ``{"/hook/0": "whsec_...", ...}``: the secret of each endpoint path;
 - ``POST /hook/<anything>``: a delivery; 204 when the signature verifies, 401 when it does not;
+- ``GET /trades/<trade id>``: ``{event type: first arrival}`` of the deliveries about that trade;
 - ``GET /stats``: counts, first and last arrival (wall clock, seconds); ``?ids=1`` adds the ids per
   path;
 - ``POST /reset``: forget every arrival (the secrets stay).
@@ -30,6 +31,8 @@ Send = Callable[[Message], Awaitable[None]]
 class Arrivals:
     def __init__(self) -> None:
         self.verifiers: dict[str, Webhook] = {}
+        # Called with every verified payload (a driver running this app in its own event loop).
+        self.on_payload: Callable[[dict[str, Any]], None] | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -38,6 +41,7 @@ class Arrivals:
         self.unknown_paths = 0
         self.first: float | None = None
         self.last: float | None = None
+        self.by_trade: dict[str, dict[str, float]] = {}
 
     def stats(self, with_ids: bool) -> dict[str, Any]:
         deliveries = sum(sum(ids.values()) for ids in self.counts.values())
@@ -74,6 +78,11 @@ class Arrivals:
         ids = self.counts.setdefault(path, {})
         message_id = headers["webhook-id"]
         ids[message_id] = ids.get(message_id, 0) + 1
+        payload = orjson.loads(body)
+        if payload.get("trade_id"):
+            self.by_trade.setdefault(payload["trade_id"], {}).setdefault(payload["type"], now)
+        if self.on_payload is not None:
+            self.on_payload(payload)
         return 204
 
 
@@ -112,6 +121,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     elif method == "POST" and path == "/reset":
         ARRIVALS.reset()
         await answer(send, 204)
+    elif method == "GET" and path.startswith("/trades/"):
+        seen = ARRIVALS.by_trade.get(path.removeprefix("/trades/"), {})
+        await answer(send, 200, orjson.dumps(seen))
     elif method == "GET" and path == "/stats":
         with_ids = b"ids=1" in scope.get("query_string", b"")
         await answer(send, 200, orjson.dumps(ARRIVALS.stats(with_ids)))
