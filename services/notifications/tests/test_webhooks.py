@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import text
 from standardwebhooks import Webhook
 
 from notifications.domain.delivery import AttemptResult, Dispatcher
@@ -368,7 +369,8 @@ class TestEndpointLifecycle:
 class TestSecretRotation:
     @pytest.fixture
     def settings_overrides(self) -> dict[str, Any]:
-        return {"webhook_secret_overlap_s": 0.5}
+        # Long enough that a slow machine stays inside it; its end is reached by moving it below.
+        return {"webhook_secret_overlap_s": 3600}
 
     async def test_during_the_overlap_both_secrets_verify_afterwards_only_the_new(
         self, live: Any, tokens: Any, trades: Any, receiver: Any, make_envelope: Callable[..., Any]
@@ -394,7 +396,15 @@ class TestSecretRotation:
         assert receiver.verifies_with(old_secret, during)
         assert receiver.verifies_with(new_secret, during)
 
-        await asyncio.sleep(0.6)
+        # The overlap ends (as if an hour had passed).
+        async with live.app.state.sessionmaker() as session, session.begin():
+            await session.execute(
+                text(
+                    "UPDATE webhook_endpoints SET previous_secret_expires_at = now() - "
+                    "interval '1 second' WHERE id = :id"
+                ),
+                {"id": uuid.UUID(endpoint["id"])},
+            )
         await publish(live, tokens, make_envelope(trade_id=trade))
         await live.drain()
         after = receiver.requests[-1]
