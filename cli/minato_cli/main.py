@@ -323,7 +323,7 @@ def org_create(
     admin = created.get("first_admin")
     if admin:
         status = admin["status"]
-        note = "invitation mailed; valid 7 days" if status == "invited" else status
+        note = "invitation mailed" if status == "invited" else status
         click.echo(f"  first admin: {admin['email']} ({admin['id']}), status {status}: {note}")
 
 
