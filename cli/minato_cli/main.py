@@ -200,7 +200,7 @@ def health(ctx: Context) -> None:
     """Readiness of the gateway and of every service behind it; exits 1 if any is not ready."""
     with ctx.gateway() as gateway:
         gateway_ready = gateway.send("GET", "/readyz", auth=False, ok=(503,))
-        services = gateway.send("GET", "/health/services", auth=False, ok=(503,)).json()
+        services = _json_object(gateway.send("GET", "/health/services", auth=False, ok=(503,)))
     rows: dict[str, dict[str, Any]] = {
         "gateway": {
             "status": "ok" if gateway_ready.status_code == 200 else "not_ready",
@@ -227,12 +227,16 @@ def health(ctx: Context) -> None:
         raise SystemExit(1)
 
 
-def _checks_of(response: Any) -> dict[str, Any]:
+def _json_object(response: httpx.Response) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
         return {}
-    checks = body.get("checks") if isinstance(body, dict) else None
+    return body if isinstance(body, dict) else {}
+
+
+def _checks_of(response: httpx.Response) -> dict[str, Any]:
+    checks = _json_object(response).get("checks")
     return checks if isinstance(checks, dict) else {}
 
 
