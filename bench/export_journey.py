@@ -325,5 +325,43 @@ def run(journeys: int | None = None, concurrency: int | None = None) -> dict[str
     }
 
 
+def markdown(result: dict[str, Any]) -> list[str]:
+    lines = [
+        f"## Export journey: trade → ECR → EDA → EDC → permit on the timeline + its webhook "
+        f"({result['journeys']} journeys, {result['concurrency']} at a time)",
+        "",
+        "Through the gateway, every process running, the NACCS stand-in permitting at once. The "
+        "driver waits on webhooks (`naccs.result` per send, `naccs.permit`), then reads the timeline.",
+        "",
+        "| target | measured | verdict |",
+        "|---|---|---|",
+        f"| ≥ {result['target_journeys_per_s']:.0f} journeys/s | {result['journeys_per_s']:.1f} /s "
+        f"({result['completed']} done, {result['failed']} failed) | "
+        f"{'met' if result['journeys_per_s'] >= result['target_journeys_per_s'] else 'missed'} |",
+        f"| p99 < {result['target_p99_s']:.0f} s | p50 {result['p50_s']:.2f} s, p99 "
+        f"{result['p99_s']:.2f} s | {'met' if result['p99_s'] < result['target_p99_s'] else 'missed'} |",
+        "",
+        "| step | p50 s | p99 s | mean s |",
+        "|---|---|---|---|",
+    ]
+    for name, row in result["steps"].items():
+        lines.append(f"| {name} | {row['p50_s']:.3f} | {row['p99_s']:.3f} | {row['mean_s']:.3f} |")
+    parts = result["send_parts_p50_s"]
+    lines += [
+        "",
+        "Each send, p50 s: queued → sent (bridge queue) / sent → finished (NACCS stand-in) / "
+        "finished → webhook at the receiver: "
+        + "; ".join(
+            f"{code} {parts[f'{code}.queued_s']:.2f} / {parts[f'{code}.naccs_s']:.2f} / "
+            f"{parts[f'{code}.webhook_s']:.2f}"
+            for code in ("ECR", "EDA", "EDC")
+        ),
+        "",
+    ]
+    if result["failures"]:
+        lines += ["Failures: " + "; ".join(f"`{f}`" for f in result["failures"]), ""]
+    return lines
+
+
 if __name__ == "__main__":
     print(json.dumps(run(), indent=2))

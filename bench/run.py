@@ -14,7 +14,17 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from bench import api_system, charts, ecr_encode, form_create, form_read, gateway_hop, trade_list
+from bench import (
+    api_system,
+    charts,
+    ecr_encode,
+    export_journey,
+    form_create,
+    form_read,
+    gateway_hop,
+    trade_list,
+    webhook_fanout,
+)
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -86,7 +96,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"{'met' if ecr['met'] else 'missed'} |",
             "",
         ]
-    for module in (form_read, form_create, trade_list):  # the API scenarios on the booted system
+    for module in (form_read, form_create, trade_list, webhook_fanout, export_journey):
         result = report["scenarios"].get(module.__name__.rpartition(".")[2])
         if result:
             lines += module.markdown(result)
@@ -117,6 +127,9 @@ def main() -> None:
         report["scenarios"]["form_create"] = form_create.run(
             stack, seconds=seconds, repeats=repeats
         )
+    # Each boots the whole system again with the settings it needs, and stops it.
+    report["scenarios"]["webhook_fanout"] = webhook_fanout.run()
+    report["scenarios"]["export_journey"] = export_journey.run()
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = now.strftime("%Y-%m-%dT%H%M%SZ")
     report["charts"] = charts.render(report["scenarios"], RESULTS, stem)

@@ -288,5 +288,42 @@ def run(
     }
 
 
+def markdown(result: dict[str, Any]) -> list[str]:
+    settings = result["settings"]
+    lines = [
+        f"## Webhook fan-out: {settings['events']:,} events × {settings['endpoints']} endpoints, "
+        "signed deliveries to a local receiver",
+        "",
+        "Events through notifications' service-authenticated intake (as the outbox relays send "
+        f"them, {settings['publishers']} at a time); every signature verified (`standardwebhooks`). "
+        "Deliveries/s from the first to the last delivery at the receiver; CPU: the notifications "
+        "process (intake and dispatch) per delivery.",
+        "",
+        "| variant | deliveries/s | delivered | lost | duplicates | bad signatures | intake events/s "
+        "| notifications CPU µs/delivery |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in result["variants"].items():
+        label = f"{name} (`{row['rev']}`)" if "rev" in row else name
+        lines.append(
+            f"| {label} | {row['deliveries_per_s']:,.0f} | {row['delivered']:,} | {row['lost']:,} | "
+            f"{row['duplicates']:,} | {row['bad_signatures']:,} | {row['intake_events_per_s']:,.0f} | "
+            f"{row['notifications_cpu_us_per_delivery'] or 0:,.0f} |"
+        )
+    current = result["variants"]["current"]
+    lines += [
+        "",
+        "| target | measured | verdict |",
+        "|---|---|---|",
+        f"| ≥ {result['target_deliveries_per_s']:,.0f} signed deliveries/s, none lost | "
+        f"{current['deliveries_per_s']:,.0f} /s, {current['lost']} lost | "
+        f"{'met' if result['met'] else 'missed'} |",
+        "",
+    ]
+    if current["lost"]:
+        lines += [f"Delivery log of the burst: {current.get('delivery_log')}", ""]
+    return lines
+
+
 if __name__ == "__main__":
     print(json.dumps(run(), indent=2))
