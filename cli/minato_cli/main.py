@@ -200,15 +200,22 @@ def health(ctx: Context) -> None:
     """Readiness of the gateway and of every service behind it; exits 1 if any is not ready."""
     with ctx.gateway() as gateway:
         gateway_ready = gateway.send("GET", "/readyz", auth=False, ok=(503,))
-        services = _json_object(gateway.send("GET", "/health/services", auth=False, ok=(503,)))
+        services_response = gateway.send("GET", "/health/services", auth=False, ok=(503,))
+    services = _json_object(services_response)
     rows: dict[str, dict[str, Any]] = {
         "gateway": {
             "status": "ok" if gateway_ready.status_code == 200 else "not_ready",
             "checks": _checks_of(gateway_ready),
         },
-        **services.get("services", {}),
     }
-    healthy = all(row.get("status") == "ok" for row in rows.values())
+    listed = services.get("services")
+    if isinstance(listed, dict):
+        rows.update(listed)
+    else:  # the gateway could not say: that is not a healthy system
+        rows["services"] = {"status": f"unknown (HTTP {services_response.status_code})"}
+    healthy = services_response.status_code == 200 and all(
+        row.get("status") == "ok" for row in rows.values()
+    )
     if ctx.json:
         emit_json({"status": "ok" if healthy else "degraded", "services": rows})
     else:

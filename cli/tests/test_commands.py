@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 from click.testing import Result
 
 from minato_cli import session
@@ -198,6 +199,19 @@ def test_health_exits_non_zero_and_names_the_service_that_is_down(
     assert result.exit_code == 1
     assert "NOT READY: naccs_bridge" in result.output
     assert "gateway       ok           database=ok" in result.output
+
+
+def test_health_is_not_ready_when_the_gateway_cannot_list_the_services(
+    run: Run, fake: FakeGateway
+) -> None:
+    fake.on("GET", "/readyz", body={"status": "ok", "checks": {"database": "ok"}})
+    fake.routes[("GET", "/health/services")] = lambda _request: httpx.Response(
+        502, text="Bad gateway"
+    )
+    result = run("health")
+    assert result.exit_code == 1
+    assert "NOT READY: services" in result.output
+    assert "unknown (HTTP 503)" in result.output
 
 
 def test_health_without_a_gateway_says_so(run: Run, fake: FakeGateway) -> None:
