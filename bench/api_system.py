@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,12 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import asyncpg
 import httpx
 
 from bench.gateway_hop import gateway_token
+from shared.devstack.postgres import database_url, start_postgres
 from shared.devstack.stack import REPO_ROOT, Stack, StackOptions
 
 BENCH_DATA = REPO_ROOT / ".data" / "bench"
+CONNECTIONS = 400  # max_connections of the embedded server while benchmarking
 QUIET = {
     f"{prefix}{name}": value
     for prefix in ("GATEWAY_", "TRADES_", "FORMS_", "NACCS_BRIDGE_", "NOTIFICATIONS_")
@@ -47,12 +51,37 @@ def booted() -> Iterator[Stack]:
         log_dir=BENCH_DATA / "logs",
         extra_env=QUIET,
     )
+    raise_connection_limit(options)
     stack = Stack(options)
     try:
         stack.start()
         yield stack
     finally:
         stack.stop()
+
+
+def raise_connection_limit(options: StackOptions) -> None:
+    """The embedded server's 100 connections are too few for six services' pools under load.
+
+    ``ALTER SYSTEM`` takes effect when the server next starts; a running embedded server nobody
+    else uses is restarted here, so the scenarios never queue on ``too many clients``.
+    """
+    if os.environ.get("DATABASE_URL"):
+        return  # a server someone else runs: theirs to configure
+    handle = start_postgres(options.postgres_dir)
+    try:
+        asyncio.run(_raise_limit(handle.admin_url))
+    finally:
+        handle.release()  # stops it when we were its only user: it starts again with the limit
+
+
+async def _raise_limit(admin_url: str) -> None:
+    conn = await asyncpg.connect(database_url(admin_url, "postgres"))
+    try:
+        if int(await conn.fetchval("SHOW max_connections")) < CONNECTIONS:
+            await conn.execute(f"ALTER SYSTEM SET max_connections = {CONNECTIONS}")
+    finally:
+        await conn.close()
 
 
 def participant_token(stack: Stack, org: str, **claims: Any) -> str:
