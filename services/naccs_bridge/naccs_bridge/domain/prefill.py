@@ -396,6 +396,7 @@ class _SourcePlan:
     # path sources: (segment, list index or -1) after the root (``@`` for a repeat's row)
     steps: tuple[tuple[str, int], ...]
     root: str | None  # the first path segment; None for ``@.`` paths and non-path sources
+    key: str | None  # the only segment after the root, when there is exactly one and it names a key
     relative: bool
     pipeline: tuple[tuple[str, Mapping[str, str | int]], ...]
     transform_label: str | None
@@ -471,6 +472,7 @@ def _compile_source(source: Source, item_pipeline: tuple[TransformSpec, ...]) ->
             for segment in segments[1:]
         ),
         root=None if relative or not segments else segments[0],
+        key=segments[1] if len(segments) == 2 and not segments[1].isdigit() else None,
         relative=relative,
         pipeline=tuple((step.name, step.args) for step in pipeline),
         transform_label=transform_label,
@@ -606,14 +608,17 @@ class _PlanRun(_Engine):
         """:meth:`_Engine.resolve` over the compiled sources: (value, provenance, failures)."""
         failures: list[str] = []
         ctx = self.ctx
+        roots = self.roots
         for source in plan.sources:
             kind = source.kind
             raw: Any
             if source.root is not None:
-                raw = self.roots.get(source.root, _UNREAD)
+                raw = roots.get(source.root, _UNREAD)
                 if raw is _UNREAD:
-                    raw = self.roots[source.root] = ctx.tree.get(source.root)
-                if raw is not None and source.steps:
+                    raw = roots[source.root] = ctx.tree.get(source.root)
+                if type(raw) is dict and source.key is not None:  # most paths: SI.bookingNo
+                    raw = raw.get(source.key)
+                elif raw is not None and source.steps:
                     raw = _walk(raw, source.steps)
             elif source.relative:
                 raw = ctx.element

@@ -12,7 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from naccs_bridge.domain.bundle import CarryInPlace, TradeBundle
-from naccs_bridge.domain.charset import Charset
+from naccs_bridge.domain.charset import (
+    Charset,
+    first_disallowed,
+    is_portable_full_width,
+    load_charset_policy,
+)
 from naccs_bridge.domain.errors import NaccsBridgeError
 from naccs_bridge.domain.loading import load_catalogue, load_field_map
 from naccs_bridge.domain.prefill import (
@@ -268,3 +273,14 @@ def test_a_master_lookup_dumps_only_the_table_it_reads(export_fcl: TradeBundle) 
     assert isinstance(master, LazyTree)
     assert set(master._loaded) == {"bondedAreas"}
     assert set(tree._loaded) == {"master"}
+
+
+def test_the_full_width_check_is_the_character_by_character_rule() -> None:
+    """The one-regex check of full-width items equals the rule it replaces (a sample of every block)."""
+    half_width = load_charset_policy().half_width
+    for code_point in range(0, 0x30000, 7):
+        if 0xD800 <= code_point <= 0xDFFF:
+            continue
+        char = chr(code_point)
+        expected = None if char in half_width or is_portable_full_width(char) else 0
+        assert first_disallowed(char, numeric=False, full_width=True) == expected, hex(code_point)
