@@ -16,6 +16,8 @@ import asyncio
 import contextlib
 import math
 import os
+import signal
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -53,11 +55,14 @@ def booted() -> Iterator[Stack]:
     )
     raise_connection_limit(options)
     stack = Stack(options)
+    # The children run in their own sessions: a SIGTERM to us must still stop them (via finally).
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         stack.start()
         yield stack
     finally:
         stack.stop()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def raise_connection_limit(options: StackOptions) -> None:
