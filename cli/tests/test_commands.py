@@ -206,7 +206,7 @@ def test_health_is_not_ready_when_the_gateway_cannot_list_the_services(
 ) -> None:
     fake.on("GET", "/readyz", body={"status": "ok", "checks": {"database": "ok"}})
     fake.routes[("GET", "/health/services")] = lambda _request: httpx.Response(
-        502, text="Bad gateway"
+        503, text="Service Unavailable"
     )
     result = run("health")
     assert result.exit_code == 1
