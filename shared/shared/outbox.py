@@ -53,6 +53,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from shared import tracing
+
 log = structlog.get_logger("shared.outbox")
 
 # Relay outcomes counted per process (``service`` is the relay's source); backlog read from the
@@ -218,6 +220,11 @@ def http_sink(
 
     async def deliver(event: EventEnvelope) -> None:
         headers = {"Idempotency-Key": str(event.id)}
+        if tracing.tracer is not None:
+            # The receiver's span joins the relay's delivery span (``OutboxRelay.deliver``).
+            traceparent = tracing.current_traceparent()
+            if traceparent:
+                headers["traceparent"] = traceparent
         if token_provider is not None:
             token = await token_provider()
             if token:
@@ -392,7 +399,10 @@ class OutboxRelay:
 
     async def deliver(self, event: ClaimedEvent) -> bool:
         try:
-            await self.sink(event.envelope)
+            if tracing.tracer is None:
+                await self.sink(event.envelope)
+            else:
+                await self._traced_delivery(event)
         except Exception as exc:
             log.warning(
                 "outbox_delivery_failed",
@@ -411,6 +421,17 @@ class OutboxRelay:
             lag = (self.clock() - event.envelope.occurred_at).total_seconds()
             OUTBOX_DELIVERY_LAG.labels(self.source).observe(max(0.0, lag))
         return delivered
+
+    async def _traced_delivery(self, event: ClaimedEvent) -> None:
+        """One delivery as a trace of its own: the receivers' spans are its children."""
+        attributes = {
+            "messaging.system": "minato.outbox",
+            "messaging.destination.name": event.envelope.type,
+            "messaging.message.id": str(event.envelope.id),
+            "minato.outbox.attempt": event.attempts,
+        }
+        with tracing.client_span(f"deliver {event.envelope.type}", attributes):
+            await self.sink(event.envelope)
 
     async def run_once(self) -> int:
         """Claim one batch and deliver it; the number of events delivered."""

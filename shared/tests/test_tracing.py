@@ -7,7 +7,9 @@ from __future__ import annotations
 import io
 import json
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -17,11 +19,13 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from shared import tracing
-from shared.db import SessionDep
+from shared.db import SessionDep, to_async_url
 from shared.http import ServiceClient
+from shared.outbox import OutboxRelay, add_event, http_sink, make_outbox_table
 from shared.service import create_service_app
 from shared.settings import ServiceSettings
 
@@ -201,3 +205,60 @@ def test_an_otlp_endpoint_turns_tracing_on_and_the_sdk_switches_turn_it_off(
     monkeypatch.delenv("OTEL_TRACES_EXPORTER")
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
     assert tracing.otlp_endpoint_from_env(None) is None
+
+
+async def test_an_outbox_delivery_is_a_trace_the_receiver_joins(
+    exporter: InMemorySpanExporter, shared_database_url: str
+) -> None:
+    receiver = downstream_app()
+    received: list[str] = []
+
+    @receiver.post("/internal/events")
+    async def intake(request: Request) -> dict[str, bool]:
+        received.append((await request.json())["type"])
+        return {"ok": True}
+
+    engine = create_async_engine(to_async_url(shared_database_url))
+    metadata = MetaData()
+    table = make_outbox_table(metadata, f"outbox_traced_{uuid.uuid4().hex[:8]}")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        async with AsyncSession(engine) as session, session.begin():
+            await add_event(
+                session,
+                table=table,
+                topic="trade.created",
+                version=1,
+                payload={},
+                trade_id=None,
+                event_id=uuid.uuid4(),
+                occurred_at=datetime.now(UTC),
+            )
+        async with (
+            LifespanManager(receiver),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=receiver), base_url="http://receiver.test"
+            ) as http,
+        ):
+            relay = OutboxRelay(
+                engine,
+                table=table,
+                sink=http_sink(http, "http://receiver.test/internal/events"),
+                source="upstream",
+            )
+            assert await relay.run_once() == 1
+    finally:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.drop_all)
+        await engine.dispose()
+
+    assert received == ["trade.created"]
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    delivery = spans["deliver trade.created"]
+    intake_span = spans["POST /internal/events"]
+    assert delivery.kind is SpanKind.CLIENT
+    assert delivery.parent is None
+    assert delivery.context is not None
+    assert intake_span.parent is not None
+    assert intake_span.parent.span_id == delivery.context.span_id
