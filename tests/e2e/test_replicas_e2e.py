@@ -267,6 +267,9 @@ class TestTwoReplicasOfEachService:
             assert failed_reads == [], failed_reads[:5]
             assert reads_done[0] > 0
             wanted = set(created.values())
+            # A creation retried with its key on the other replica made no second trade.
+            listed = gateway.get(TRADES, params={"limit": 50}, headers=user).json()
+            assert sorted(t["id"] for t in listed["items"]) == sorted(wanted)
             try:
                 wait_for(
                     lambda: wanted <= set(receiver.handled.values()),
