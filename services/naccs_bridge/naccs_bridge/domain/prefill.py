@@ -638,7 +638,8 @@ class _PlanRun(_Engine):
                 except TransformFailed as exc:
                     failures.append(f"{source.label}: {exc.reason}")
                     continue
-            if raw is None or raw == "" or raw == []:
+            # the reference's ``raw is None or raw == "" or raw == []``, without comparing every value
+            if raw is None or (not raw and isinstance(raw, str | list)):
                 continue
             master: str | None = None
             try:
