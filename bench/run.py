@@ -96,6 +96,16 @@ def markdown(report: dict[str, Any]) -> str:
             f"{'met' if ecr['met'] else 'missed'} |",
             "",
         ]
+        if "baseline" in ecr:
+            before = ecr["baseline"]
+            lines += [
+                f"Same run, before ({before['rev']}): {before['telegrams_per_cpu_second']:,.0f} /s "
+                f"({before['microseconds_each']:.0f} µs each); now / before "
+                f"**{ecr['now_over_baseline']:.2f} ×**; same telegram bytes: "
+                f"{'yes' if ecr['same_bytes_as_baseline'] else 'NO'}. The in-tree reference path "
+                f"(map read item by item): now / reference {ecr['now_over_reference']:.2f} ×.",
+                "",
+            ]
     for module in (form_read, form_create, trade_list, webhook_fanout, export_journey):
         result = report["scenarios"].get(module.__name__.rpartition(".")[2])
         if result:
