@@ -24,6 +24,7 @@ from naccs_bridge.domain.prefill import (
     FilledItem,
     NaccsForm,
     Provenance,
+    _Engine,
     compile_plan,
     prefill,
     reference_prefill,
@@ -40,11 +41,21 @@ from naccs_bridge.domain.transforms import LazyTree, PrefillConfig
 ALL_CODES = [entry.code for entry in load_catalogue().codes]
 
 
+def eager_reference(
+    field_map: FieldMap, bundle: TradeBundle, config: PrefillConfig, charset: Charset
+) -> NaccsForm:
+    """The reference engine over the whole tree dumped up front, as before the tree was lazy."""
+    engine = _Engine(field_map, bundle, config, charset)
+    engine.ctx.tree = bundle.as_tree()
+    return engine.fill()
+
+
 def assert_same_form(field_map: FieldMap, bundle: TradeBundle, config: PrefillConfig) -> None:
     for charset in Charset:
         planned = prefill(field_map, bundle, config, charset=charset)
         reference = reference_prefill(field_map, bundle, config, charset=charset)
         assert planned == reference
+        assert planned == eager_reference(field_map, bundle, config, charset)
         assert planned.model_dump() == reference.model_dump()
         assert [i.model_fields_set for i in planned.items] == [
             i.model_fields_set for i in reference.items
