@@ -32,6 +32,7 @@ import aiohttp
 import asyncpg
 
 from bench.api_system import latency_summary, participant_token
+from bench.gateway_hop import process_group_cpu_s
 from shared.devstack.stack import BACKENDS, Stack
 
 TARGET_P99_MS = 20.0
@@ -298,7 +299,13 @@ def run(stack: Stack, *, rounds: int = 3) -> dict[str, Any]:
         before["index_build_seconds"] = round(build_s, 1)
     else:
         asyncio.run(_sql(database_url, *CREATE_LIST_INDEXES))
+    groups = {name: stack.processes[name].process.pid for name in ("gateway", "trades")}
+    cpu_before = {name: process_group_cpu_s(pgid) for name, pgid in groups.items()}
     per_walk, every = summarise(asyncio.run(_walks(stack.gateway_url, token, walks, rounds)))
+    cpu_ms_per_page = {
+        name: round((process_group_cpu_s(pgid) - cpu_before[name]) * 1000 / max(1, len(every)), 2)
+        for name, pgid in groups.items()
+    }
     overall = latency_summary(every)
     return {
         "scenario": "trade_list",
@@ -312,6 +319,7 @@ def run(stack: Stack, *, rounds: int = 3) -> dict[str, Any]:
         "before_list_indexes": before,
         "walks": per_walk,
         "overall": overall,
+        "cpu_ms_per_page": cpu_ms_per_page,
         "latencies_ms": every,
         "target": f"p99 < {TARGET_P99_MS} ms",
         "met": overall["p99_ms"] < TARGET_P99_MS,
@@ -354,6 +362,10 @@ def markdown(result: dict[str, Any]) -> list[str]:
         f"| p99 < {TARGET_P99_MS:.0f} ms over every page | {overall['p99_ms']:.1f} ms "
         f"({overall['count']:.0f} pages, p50 {overall['p50_ms']:.1f} ms) | "
         f"{'met' if result['met'] else 'missed'} |",
+        "",
+        "CPU per page (after, from /proc, PostgreSQL not counted): "
+        + ", ".join(f"{name} {ms:.1f} ms" for name, ms in result["cpu_ms_per_page"].items())
+        + ".",
         "",
     ]
     if before.get("overall"):
