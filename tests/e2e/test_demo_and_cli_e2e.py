@@ -2,8 +2,8 @@
 
 Seeding runs twice (the second run finds everything and changes nothing), every demo login signs in,
 the trades stand where the summary says; then the installed ``minato`` program logs in as a platform
-operator, checks health (and fails when a service is down), creates an organisation with its first
-admin, and reads the NACCS send queue the demo filled.
+operator, checks health, creates an organisation with its first admin (and shows a refused one's
+problem), and reads the NACCS send queue the demo filled.
 """
 
 from __future__ import annotations
@@ -141,13 +141,8 @@ def test_the_demo_world_seeds_twice_harmlessly_and_the_operator_cli_runs_against
     healthy = minato(tmp_path, url, "health")
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
     assert "all ready" in healthy.stdout
-    stack.stop_process("forms")
-    try:
-        degraded = minato(tmp_path, url, "health")
-    finally:
-        stack.restart_service("forms")
-    assert degraded.returncode == 1
-    assert "NOT READY: forms" in degraded.stdout
+    # A service down (exit 1, named) is in cli/tests: stopping and restarting one here costs more
+    # time than it tells.
 
     base = f"{uuid.uuid4().int % 10**12:012d}"
     admin_email = f"admin-{uuid.uuid4().hex[:8]}@cli-e2e.co.jp"
