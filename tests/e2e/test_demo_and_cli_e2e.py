@@ -24,7 +24,6 @@ import pyotp
 from shared.codes import corporate_number_check_digit
 from shared.devstack.demo import DEMO_PASSWORD, ORGS, TRADES, DemoWorld
 from shared.devstack.stack import GATEWAY, REPO_ROOT, Stack
-from tests.e2e.test_naccs_e2e import standin_with
 
 OPERATOR_PASSWORD = "operator console end to end 2026"
 MINATO = str(Path(sys.executable).with_name("minato"))
@@ -77,15 +76,15 @@ def test_the_demo_world_seeds_twice_harmlessly_and_the_operator_cli_runs_against
     mail = stack.processes["smtp-sink"].url
 
     first_lines: list[str] = []
-    with standin_with(stack, NACCS_STANDIN_PERMIT_DELAY_S="0.3"):
-        first = DemoWorld(
-            gateway,
-            operator_token=token,
-            mail_url=mail,
-            say=first_lines.append,
-            permit_timeout_s=90,
-        )
-        first.seed()
+    first = DemoWorld(
+        gateway,
+        operator_token=token,
+        mail_url=mail,
+        naccs_standin_url=stack.processes["naccs_standin"].url,
+        say=first_lines.append,
+        permit_timeout_s=60,
+    )
+    first.seed()
     assert any("export permitted" in line for line in first_lines), first_lines
     again_lines: list[str] = []
     again = DemoWorld(gateway, operator_token=token, mail_url=mail, say=again_lines.append)

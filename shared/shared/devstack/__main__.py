@@ -29,20 +29,8 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-# In `make run` customs permits after 10 s (x 審査区分 1-3) instead of the stand-in's 60 s, so the demo
-# world's export permit arrives while a person waits; set the variable to change it.
-DEV_PERMIT_DELAY_S = "10"
-
-
 def run() -> int:
-    options = options_from_env()
-    options.extra_env = {
-        "NACCS_STANDIN_PERMIT_DELAY_S": os.environ.get(
-            "NACCS_STANDIN_PERMIT_DELAY_S", DEV_PERMIT_DELAY_S
-        ),
-        **options.extra_env,
-    }
-    stack = Stack(options)
+    stack = Stack(options_from_env())
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     started = time.monotonic()
@@ -104,6 +92,7 @@ def demo() -> int:
     """Seed the demo world into the running `make run` (MINATO_URL, MINATO_MAIL_URL)."""
     url = os.environ.get("MINATO_URL", "http://127.0.0.1:8000").rstrip("/")
     mail_url = os.environ.get("MINATO_MAIL_URL", "http://127.0.0.1:8026")
+    standin_url = os.environ.get("MINATO_NACCS_STANDIN_URL", "http://127.0.0.1:8010")
     with httpx.Client(base_url=url, timeout=httpx.Timeout(30.0)) as client:
         try:
             refuse_unless_local(url)
@@ -112,6 +101,7 @@ def demo() -> int:
                 client,
                 operator_token=token,
                 mail_url=mail_url,
+                naccs_standin_url=standin_url,
                 say=lambda line: print(line, flush=True),  # noqa: T201
             )
             world.seed()
@@ -121,7 +111,7 @@ def demo() -> int:
         except httpx.TransportError as exc:
             print(  # noqa: T201
                 f"demo: nothing answers at {url} or {mail_url} ({exc}); start `make run` first "
-                "(set MINATO_URL / MINATO_MAIL_URL if it printed other ports)",
+                "(set MINATO_URL, MINATO_MAIL_URL, MINATO_NACCS_STANDIN_URL if it printed other ports)",
                 file=sys.stderr,
             )
             return 1
