@@ -5,10 +5,13 @@ Target (issue 9): >= 50 journeys/s, p99 < 1 s. Every process runs (``bench.full_
 NACCS stand-in permitting at once (``NACCS_STANDIN_PERMIT_DELAY_S=0``; its default is 60 s) and
 webhooks to 127.0.0.1 allowed; everything else is the services' defaults.
 
-Set up once, not timed: a real organisation admin (operator CLI → organisation → invitation → TOTP,
-the helpers of ``tests/e2e/test_naccs_e2e.py``) with a linked NACCS 利用者ID, the organisation's NACCS
-master data, and a webhook endpoint for ``naccs.*`` served by a receiver inside this driver's event loop
-(``bench.webhook_receiver``'s app: every signature verified with ``standardwebhooks``).
+Set up once, not timed: ``BENCH_JOURNEY_NACCS_USERS`` (default 10) forwarder organisations, each a
+real admin (operator CLI → organisation → invitation → TOTP, the helpers of
+``tests/e2e/test_naccs_e2e.py``) with their own linked NACCS 利用者ID (the bridge sends one telegram at a
+time per 利用者ID), the organisation's NACCS master data, and a webhook endpoint for ``naccs.*`` served
+by a receiver inside this driver's event loop (``bench.webhook_receiver``'s app: every signature
+verified with ``standardwebhooks``). ``BENCH_JOURNEYS`` (200) journeys run,
+``BENCH_JOURNEY_CONCURRENCY`` (50) at a time, spread over the forwarders.
 
 One journey, timed step by step, is the e2e test's API sequence:
 
@@ -104,15 +107,26 @@ class Webhooks:
 
 
 class Journey:
-    def __init__(self, client: httpx.AsyncClient, helpers: ModuleType, webhooks: Webhooks) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        user: dict[str, str],
+        helpers: ModuleType,
+        webhooks: Webhooks,
+    ) -> None:
         self.client = client
+        self.user = user
         self.helpers = helpers
         self.webhooks = webhooks
         self.steps: dict[str, float] = {}
         self.sends: dict[str, dict[str, float]] = {}
 
-    async def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.client.request(method, path, **kwargs)
+    async def call(
+        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> Any:
+        response = await self.client.request(
+            method, path, headers={**self.user, **(headers or {})}, **kwargs
+        )
         if response.status_code >= 300:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:300]}")
         return response.json()
@@ -183,7 +197,7 @@ class Journey:
 
 async def drive(
     stack: Stack,
-    user: dict[str, str],
+    users: list[dict[str, str]],
     helpers: ModuleType,
     *,
     journeys: int,
@@ -208,19 +222,21 @@ async def drive(
         await asyncio.sleep(0.05)
     async with httpx.AsyncClient(
         base_url=stack.gateway_url,
-        headers=user,
         timeout=60,
         limits=httpx.Limits(max_connections=concurrency * 2),
     ) as client:
-        created = await client.post(
-            "/api/v1/notifications/webhooks",
-            json={"url": f"http://127.0.0.1:{port}/hook/journeys", "event_types": ["naccs.*"]},
-        )
-        created.raise_for_status()
-        arrivals.verifiers["/hook/journeys"] = Webhook(created.json()["secret"])
+        for index, user in enumerate(users):  # each organisation subscribes its own endpoint
+            path = f"/hook/journeys-{index}"
+            created = await client.post(
+                "/api/v1/notifications/webhooks",
+                json={"url": f"http://127.0.0.1:{port}{path}", "event_types": ["naccs.*"]},
+                headers=user,
+            )
+            created.raise_for_status()
+            arrivals.verifiers[path] = Webhook(created.json()["secret"])
 
-        for _ in range(2):  # warm-up, not counted
-            await Journey(client, helpers, webhooks).run()
+        for user in users:  # warm-up, not counted
+            await Journey(client, user, helpers, webhooks).run()
 
         done: list[Journey] = []
         latencies: list[float] = []
@@ -231,7 +247,7 @@ async def drive(
             nonlocal remaining
             while remaining > 0:
                 remaining -= 1
-                journey = Journey(client, helpers, webhooks)
+                journey = Journey(client, users[remaining % len(users)], helpers, webhooks)
                 try:
                     latencies.append(await journey.run())
                     done.append(journey)
@@ -271,6 +287,7 @@ async def drive(
         "failures": sorted(set(failures))[:5],
         "bad_signatures": bad_signatures,
         "concurrency": concurrency,
+        "naccs_users": len(users),
         "seconds": round(seconds, 2),
         "journeys_per_s": round(len(done) / seconds, 2) if seconds else 0.0,
         "p50_s": round(percentile(latencies, 50), 3),
@@ -282,9 +299,39 @@ async def drive(
     }
 
 
-def run(journeys: int | None = None, concurrency: int | None = None) -> dict[str, Any]:
+def linked_forwarder(
+    gateway: httpx.Client, stack: Stack, helpers: ModuleType, user_code: str
+) -> dict[str, str]:
+    """A forwarder organisation's admin with a linked NACCS 利用者ID and the organisation's master data."""
+    user: dict[str, str] = helpers.a_forwarder_admin(gateway, stack)
+    me = gateway.get("/api/v1/users/me", headers=user).json()
+    gateway.put(
+        f"/api/v1/users/{me['id']}/naccs-credentials",
+        json={"user_code": user_code, "identifier": "001", "password": "naccsBch"},
+        headers=user,
+    ).raise_for_status()
+    for kind, csv in (
+        ("companies", helpers.COMPANIES_CSV),
+        ("products", helpers.PRODUCTS_CSV),
+        ("bonded_areas", helpers.BONDED_AREAS_CSV),
+        ("vessels", helpers.VESSELS_CSV),
+    ):
+        gateway.post(
+            f"/api/v1/naccs/master/{kind}/import",
+            content=csv.encode(),
+            headers={**user, "Content-Type": "text/csv"},
+        ).raise_for_status()
+    return user
+
+
+def run(
+    journeys: int | None = None, concurrency: int | None = None, naccs_users: int | None = None
+) -> dict[str, Any]:
     journeys = journeys or int(os.environ.get("BENCH_JOURNEYS", "200"))
     concurrency = concurrency or int(os.environ.get("BENCH_JOURNEY_CONCURRENCY", "50"))
+    # The bridge sends one telegram at a time per 利用者ID (NACCS's rule), so the journeys spread over
+    # this many forwarders, each with its own linked 利用者ID.
+    naccs_users = naccs_users or int(os.environ.get("BENCH_JOURNEY_NACCS_USERS", "10"))
     env = {
         "NACCS_STANDIN_PERMIT_DELAY_S": "0",
         "NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
@@ -292,26 +339,12 @@ def run(journeys: int | None = None, concurrency: int | None = None) -> dict[str
     helpers = e2e_helpers()
     with running_system(env) as stack:
         with httpx.Client(base_url=stack.gateway_url, timeout=30) as gateway:
-            user = helpers.a_forwarder_admin(gateway, stack)
-            me = gateway.get("/api/v1/users/me", headers=user).json()
-            gateway.put(
-                f"/api/v1/users/{me['id']}/naccs-credentials",
-                json={"user_code": "MNTFW", "identifier": "001", "password": "naccsBch"},
-                headers=user,
-            ).raise_for_status()
-            for kind, csv in (
-                ("companies", helpers.COMPANIES_CSV),
-                ("products", helpers.PRODUCTS_CSV),
-                ("bonded_areas", helpers.BONDED_AREAS_CSV),
-                ("vessels", helpers.VESSELS_CSV),
-            ):
-                gateway.post(
-                    f"/api/v1/naccs/master/{kind}/import",
-                    content=csv.encode(),
-                    headers={**user, "Content-Type": "text/csv"},
-                ).raise_for_status()
+            users = [
+                linked_forwarder(gateway, stack, helpers, f"MNB{index:02d}")
+                for index in range(naccs_users)
+            ]
         result = asyncio.run(
-            drive(stack, user, helpers, journeys=journeys, concurrency=concurrency)
+            drive(stack, users, helpers, journeys=journeys, concurrency=concurrency)
         )
     return {
         "scenario": "export_journey",
@@ -328,7 +361,8 @@ def run(journeys: int | None = None, concurrency: int | None = None) -> dict[str
 def markdown(result: dict[str, Any]) -> list[str]:
     lines = [
         f"## Export journey: trade → ECR → EDA → EDC → permit on the timeline + its webhook "
-        f"({result['journeys']} journeys, {result['concurrency']} at a time)",
+        f"({result['journeys']} journeys, {result['concurrency']} at a time, "
+        f"{result['naccs_users']} forwarders with their own NACCS 利用者ID)",
         "",
         "Through the gateway, every process running, the NACCS stand-in permitting at once. The "
         "driver waits on webhooks (`naccs.result` per send, `naccs.permit`), then reads the timeline.",
