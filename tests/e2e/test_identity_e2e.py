@@ -148,11 +148,11 @@ def test_identity_lifecycle_through_real_processes(gateway: httpx.Client, stack:
     me = gateway.get("/api/v1/users/me", headers=bearer(rotated.json())).json()
     linked = gateway.put(
         f"/api/v1/users/{me['id']}/naccs-credentials",
-        json={"user_code": "E2EAB", "identifier": "001", "password": "naccs-secret-1"},
+        json={"user_code": "E2EAB", "identifier": "001", "password": "naccsSc1"},
         headers=bearer(rotated.json()),
     )
     assert linked.status_code == 200
-    assert "naccs-secret-1" not in linked.text
+    assert "naccsSc1" not in linked.text
     bridge = gateway.post(
         "/api/v1/auth/token",
         data={

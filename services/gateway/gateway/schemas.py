@@ -156,7 +156,9 @@ class FormPermissionsUpdate(Input):
 class NaccsCredentialIn(Input):
     user_code: NaccsUserCode  # 利用者コード
     identifier: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{3}$")]  # 識別番号
-    password: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    # The 利用者パスワード travels in the telegram's common header: 8 bytes of printable ASCII.
+    # Anything else would be accepted here and refused at every send.
+    password: Annotated[str, StringConstraints(min_length=1, max_length=8, pattern=r"^[!-~]+$")]
 
 
 class NaccsLink(BaseModel):

@@ -114,7 +114,7 @@ class TestPartnerClients:
         assert service.status_code == 403
 
 
-NACCS_PASSWORD = "Naccs-Pw-8831"
+NACCS_PASSWORD = "Nc-P8831"
 
 
 class TestNaccsCredentials:

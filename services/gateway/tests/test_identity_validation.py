@@ -229,6 +229,20 @@ async def test_every_endpoint_names_the_bad_field(
             admin,
             "user_code",
         ),
+        (
+            "PUT",
+            f"{user_path}/naccs-credentials",
+            {"json": {"user_code": "ABCDE", "identifier": "001", "password": "demo-naccs"}},
+            admin,
+            "password",
+        ),
+        (
+            "PUT",
+            f"{user_path}/naccs-credentials",
+            {"json": {"user_code": "ABCDE", "identifier": "001", "password": "パスワード"}},
+            admin,
+            "password",
+        ),
         ("DELETE", f"/api/v1/users/{BAD_ID}/naccs-credentials", {}, admin, "user_id"),
         ("POST", "/api/v1/clients", {"json": {"name": "x", "scopes": ["root"]}}, admin, "scopes.0"),
         (
