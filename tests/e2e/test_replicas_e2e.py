@@ -73,6 +73,13 @@ def replicated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "NOTIFICATIONS_DELIVERY_LEASE_S": "3",
             "NOTIFICATIONS_DISPATCHER_POLL_INTERVAL_S": "0.2",
             "GATEWAY_UPSTREAM_DOWN_S": "2",
+            # Ten processes next to the suite's own stack on one PostgreSQL: small pools suffice
+            # (one creator, one reader) and keep clear of max_connections.
+            **{
+                f"{spec.env_prefix}{setting}": value
+                for spec in (GATEWAY, *BACKENDS)
+                for setting, value in (("DB_POOL_SIZE", "2"), ("DB_MAX_OVERFLOW", "3"))
+            },
         },
     )
     stack = Stack(options)
