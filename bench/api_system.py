@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import os
 import signal
@@ -22,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -73,11 +75,34 @@ def raise_connection_limit(options: StackOptions) -> None:
     """
     if os.environ.get("DATABASE_URL"):
         return  # a server someone else runs: theirs to configure
+    forget_dead_users(options.postgres_dir)
     handle = start_postgres(options.postgres_dir)
     try:
         asyncio.run(_raise_limit(handle.admin_url))
     finally:
         handle.release()  # stops it when we were its only user: it starts again with the limit
+
+
+def forget_dead_users(postgres_dir: Path) -> None:
+    """pgserver stops the server when its last user lets go, counting users by pid in a file; a run
+    that was killed never lets go, and the server would then outlive every later run. Forget those."""
+    users = postgres_dir / ".handle_pids.json"
+    if not users.exists():
+        return
+    pids = json.loads(users.read_text())
+    alive = [pid for pid in pids if _running(pid)]
+    if alive != pids:
+        users.write_text(json.dumps(alive))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 async def _raise_limit(admin_url: str) -> None:
