@@ -227,6 +227,43 @@ class TestCrashSafety:
         assert {d["status"] for d in log} == {"delivered"}
         assert {d["attempt_count"] for d in log} == {1}
 
+    async def test_a_batch_of_successes_from_a_worker_that_lost_its_leases_changes_nothing(
+        self, live: Any, tokens: Any, trades: Any, receiver: Any, make_envelope: Callable[..., Any]
+    ) -> None:
+        org = uuid.uuid4()
+        trade = trades.add_trade(org)
+        endpoint = await create_endpoint(live, tokens, org, receiver.url)
+        receiver.secrets = [endpoint["secret"]]
+        for _ in range(3):
+            await publish(live, tokens, make_envelope(trade_id=trade))
+        slow = live.dispatcher
+        claimed = await slow.claim_deliveries()
+        later_runtime = dataclasses.replace(
+            slow.runtime,
+            now=lambda: slow.runtime.now() + timedelta(seconds=live.settings.delivery_lease_s + 1),
+        )
+        other = Dispatcher(
+            slow.sessionmaker,
+            settings=slow.settings,
+            runtime=later_runtime,
+            http=slow.http,
+            secret_box=slow.box,
+            mailer=slow.mailer,
+            forms=slow.forms,
+            trades=slow.trades,
+        )
+        taken = await other.claim_deliveries()  # the slow worker's leases expired: taken over
+        assert len(taken) == 3
+
+        # The slow worker's batch of successes arrives late: the rows are no longer its to finish.
+        await slow.record_delivered([(d, AttemptResult(True, 200, None, "ok", 1)) for d in claimed])
+        log = await deliveries(live, tokens, org, endpoint["id"])
+        assert {(d["status"], d["attempt_count"]) for d in log} == {("pending", 0)}
+
+        await other.record_delivered([(d, AttemptResult(True, 204, None, "", 1)) for d in taken])
+        log = await deliveries(live, tokens, org, endpoint["id"])
+        assert {(d["status"], d["attempt_count"]) for d in log} == {("delivered", 1)}
+
 
 class TestEndpointLifecycle:
     @pytest.fixture
