@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from shared.devstack.stack import NACCS_STANDIN, Stack
+from tests.e2e.journey import linked_to_naccs, sent, with_form_rights
 from tests.e2e.test_import_e2e import bearer
 from tests.e2e.test_naccs_e2e import (
     BONDED_AREAS_CSV,
@@ -34,7 +35,6 @@ from tests.e2e.test_naccs_e2e import (
     PRODUCTS_CSV,
     VESSELS_CSV,
     an_org_admin,
-    wait_for_send,
 )
 from tests.e2e.test_naccs_forms_e2e import (
     BOOKING_CONFIRMATION,
@@ -140,58 +140,25 @@ class Receivers:
         self.secrets[name] = created.json()["secret"]
 
 
-def sent(
-    gateway: httpx.Client, user: dict[str, str], trade_id: str, code: str, body: dict[str, Any]
-) -> dict[str, Any]:
-    """The NACCS form prepared from the trade's forms (no bundle), sent, and what NACCS answered."""
-    prepared = gateway.put(f"/api/v1/naccs/trades/{trade_id}/forms/{code}", json=body, headers=user)
-    assert prepared.status_code in (200, 201), prepared.text
-    assert prepared.json()["ready_to_send"] is True, (code, prepared.json()["pending_for_person"])
-    queued = gateway.post(f"/api/v1/naccs/trades/{trade_id}/forms/{code}/sends", headers=user)
-    assert queued.status_code == 202, queued.text
-    result: dict[str, Any] = wait_for_send(gateway, user, queued.json()["id"])["result"]
-    assert result["accepted"] is True, (code, result)
-    return result
-
-
 def test_the_export_journey_as_each_participant_sees_it(
     gateway: httpx.Client, stack: Stack, sign: Callable[..., str]
 ) -> None:
     # -- the forwarder: a real admin, who may write the receiving slip and is linked to NACCS ----
     tokens = an_org_admin(gateway, stack, "forwarder")
-    forwarder = bearer(tokens["access_token"])
-    me = gateway.get("/api/v1/users/me", headers=forwarder).json()
-    granted = gateway.patch(
-        f"/api/v1/users/{me['id']}/form-permissions",
-        json={
-            "permissions": {"UL090": "readwrite", "UL040": "read", "UL050": "read", "UL100": "read"}
+    forwarder = with_form_rights(
+        gateway, tokens, {"UL090": "readwrite", "UL040": "read", "UL050": "read", "UL100": "read"}
+    )
+    linked_to_naccs(
+        gateway,
+        forwarder,
+        "MNTEJ",
+        {
+            "companies": COMPANIES_CSV,
+            "products": PRODUCTS_CSV,
+            "bonded_areas": BONDED_AREAS_CSV,
+            "vessels": VESSELS_CSV,
         },
-        headers=forwarder,
     )
-    assert granted.status_code == 200, granted.text
-    refreshed = gateway.post(
-        "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
-    )
-    assert refreshed.status_code == 200, refreshed.text
-    forwarder = bearer(refreshed.json()["access_token"])
-    linked = gateway.put(
-        f"/api/v1/users/{me['id']}/naccs-credentials",
-        json={"user_code": "MNTEJ", "identifier": "001", "password": "naccsE2E"},
-        headers=forwarder,
-    )
-    assert linked.status_code == 200, linked.text
-    for kind, csv in (
-        ("companies", COMPANIES_CSV),
-        ("products", PRODUCTS_CSV),
-        ("bonded_areas", BONDED_AREAS_CSV),
-        ("vessels", VESSELS_CSV),
-    ):
-        imported = gateway.post(
-            f"/api/v1/naccs/master/{kind}/import",
-            content=csv.encode(),
-            headers={**forwarder, "Content-Type": "text/csv"},
-        )
-        assert imported.status_code == 200, imported.text
 
     shipper_org, carrier_org, broker_org, terminal_org, stranger_org = (
         str(uuid.uuid4()) for _ in range(5)

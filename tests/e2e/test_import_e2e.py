@@ -20,7 +20,8 @@ import httpx
 
 from shared.codes import corporate_number_check_digit
 from shared.devstack.stack import NACCS_STANDIN, Stack
-from tests.e2e.test_naccs_e2e import an_org_admin, wait_for_send
+from tests.e2e.journey import linked_to_naccs, wait_for_send, with_form_rights
+from tests.e2e.test_naccs_e2e import an_org_admin
 
 IMPORTER_BASE = "020001077777"
 IMPORTER_CORPORATE_NUMBER = f"{corporate_number_check_digit(IMPORTER_BASE)}{IMPORTER_BASE}"
@@ -207,37 +208,16 @@ def test_import_from_the_arrival_notice_to_the_import_permit(
     # The broker: a real user of a customs-broker organisation, who reads the A/N, invoice and
     # packing list (rights its admin grants, in the token from the next refresh).
     broker_tokens = an_org_admin(gateway, stack, "customs_broker")
-    broker = bearer(broker_tokens["access_token"])
-    me = gateway.get("/api/v1/users/me", headers=broker).json()
+    broker = with_form_rights(
+        gateway, broker_tokens, {"UL290": "read", "UL100": "read", "UL120": "read"}
+    )
+    me = linked_to_naccs(
+        gateway,
+        broker,
+        "MNTCB",
+        {"companies": COMPANIES_CSV, "bonded_areas": BONDED_AREAS_CSV, "vessels": VESSELS_CSV},
+    )
     broker_org = me["org_id"]
-    granted = gateway.patch(
-        f"/api/v1/users/{me['id']}/form-permissions",
-        json={"permissions": {"UL290": "read", "UL100": "read", "UL120": "read"}},
-        headers=broker,
-    )
-    assert granted.status_code == 200, granted.text
-    refreshed = gateway.post(
-        "/api/v1/auth/refresh", json={"refresh_token": broker_tokens["refresh_token"]}
-    )
-    assert refreshed.status_code == 200, refreshed.text
-    broker = bearer(refreshed.json()["access_token"])
-    linked = gateway.put(
-        f"/api/v1/users/{me['id']}/naccs-credentials",
-        json={"user_code": "MNTCB", "identifier": "001", "password": "naccsE2E"},
-        headers=broker,
-    )
-    assert linked.status_code == 200, linked.text
-    for kind, csv in (
-        ("companies", COMPANIES_CSV),
-        ("bonded_areas", BONDED_AREAS_CSV),
-        ("vessels", VESSELS_CSV),
-    ):
-        imported = gateway.post(
-            f"/api/v1/naccs/master/{kind}/import",
-            content=csv.encode(),
-            headers={**broker, "Content-Type": "text/csv"},
-        )
-        assert imported.status_code == 200, imported.text
 
     importer_org, carrier_org = str(uuid.uuid4()), str(uuid.uuid4())
     importer = bearer(

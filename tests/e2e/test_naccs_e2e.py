@@ -19,6 +19,7 @@ import pyotp
 
 from shared.codes import corporate_number_check_digit
 from shared.devstack.stack import GATEWAY, NACCS_STANDIN, REPO_ROOT, Stack
+from tests.e2e.journey import linked_to_naccs, wait_for_send
 
 PASSWORD = "naccs bridge end to end 2026"
 COMPANIES_CSV = (
@@ -173,16 +174,6 @@ def an_org_admin(gateway: httpx.Client, stack: Stack, business_type: str) -> dic
     return accept_and_enrol(gateway, invitation_code(stack, admin_email, "invited"))
 
 
-def wait_for_send(gateway: httpx.Client, user: dict[str, str], send_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 20
-    while True:
-        status: dict[str, Any] = gateway.get(f"/api/v1/naccs/sends/{send_id}", headers=user).json()
-        if status["status"] in ("result_stored", "failed"):
-            return status
-        assert time.monotonic() < deadline, status
-        time.sleep(0.2)
-
-
 @contextlib.contextmanager
 def standin_with(stack: Stack, **env: str) -> Iterator[None]:
     """The stand-in restarted with some settings changed (its database, and so its state, stays)."""
@@ -213,13 +204,17 @@ def test_a_linked_user_sends_ecr_eda_edc_and_the_permit_comes_back(
     gateway: httpx.Client, stack: Stack, auth_headers: dict[str, str]
 ) -> None:
     user = a_forwarder_admin(gateway, stack)
-    me = gateway.get("/api/v1/users/me", headers=user).json()
-    linked = gateway.put(
-        f"/api/v1/users/{me['id']}/naccs-credentials",
-        json={"user_code": "MNTFW", "identifier": "001", "password": "naccsE2E"},
-        headers=user,
+    linked_to_naccs(
+        gateway,
+        user,
+        "MNTFW",
+        {
+            "companies": COMPANIES_CSV,
+            "products": PRODUCTS_CSV,
+            "bonded_areas": BONDED_AREAS_CSV,
+            "vessels": VESSELS_CSV,
+        },
     )
-    assert linked.status_code == 200, linked.text
 
     trade = gateway.post(
         "/api/v1/trades",
@@ -228,19 +223,6 @@ def test_a_linked_user_sends_ecr_eda_edc_and_the_permit_comes_back(
     )
     assert trade.status_code == 201, trade.text
     trade_id = trade.json()["id"]
-
-    for kind, csv in (
-        ("companies", COMPANIES_CSV),
-        ("products", PRODUCTS_CSV),
-        ("bonded_areas", BONDED_AREAS_CSV),
-        ("vessels", VESSELS_CSV),
-    ):
-        imported = gateway.post(
-            f"/api/v1/naccs/master/{kind}/import",
-            content=csv.encode(),
-            headers={**user, "Content-Type": "text/csv"},
-        )
-        assert imported.status_code == 200, imported.text
 
     form = gateway.put(
         f"/api/v1/naccs/trades/{trade_id}/forms/ECR", json={"bundle": BUNDLE}, headers=user

@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 
 from shared.devstack.stack import NACCS_STANDIN, Stack
+from tests.e2e.journey import linked_to_naccs, wait_for_send
 from tests.e2e.test_naccs_e2e import (
     BONDED_AREAS_CSV,
     COMPANIES_CSV,
     VESSELS_CSV,
     a_forwarder_admin,
-    wait_for_send,
 )
 
 BOOKING_CONFIRMATION: dict[str, Any] = {
@@ -117,24 +117,12 @@ def test_ecr_is_prefilled_from_the_booking_and_si_the_participants_filled(
     gateway: httpx.Client, stack: Stack, sign: Callable[..., str]
 ) -> None:
     forwarder = a_forwarder_admin(gateway, stack)
-    me = gateway.get("/api/v1/users/me", headers=forwarder).json()
-    linked = gateway.put(
-        f"/api/v1/users/{me['id']}/naccs-credentials",
-        json={"user_code": "MNTFF", "identifier": "001", "password": "naccsE2E"},
-        headers=forwarder,
+    linked_to_naccs(
+        gateway,
+        forwarder,
+        "MNTFF",
+        {"companies": COMPANIES_CSV, "bonded_areas": BONDED_AREAS_CSV, "vessels": VESSELS_CSV},
     )
-    assert linked.status_code == 200, linked.text
-    for kind, csv in (
-        ("companies", COMPANIES_CSV),
-        ("bonded_areas", BONDED_AREAS_CSV),
-        ("vessels", VESSELS_CSV),
-    ):
-        imported = gateway.post(
-            f"/api/v1/naccs/master/{kind}/import",
-            content=csv.encode(),
-            headers={**forwarder, "Content-Type": "text/csv"},
-        )
-        assert imported.status_code == 200, imported.text
 
     trade = gateway.post(
         "/api/v1/trades",

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from shared.devstack.stack import NACCS_STANDIN, Stack
+from tests.e2e.journey import linked_to_naccs, sent
 from tests.e2e.test_naccs_e2e import (
     BONDED_AREAS_CSV,
     BUNDLE,
@@ -21,7 +22,6 @@ from tests.e2e.test_naccs_e2e import (
     PRODUCTS_CSV,
     VESSELS_CSV,
     a_forwarder_admin,
-    wait_for_send,
 )
 
 SHIPPING_INSTRUCTIONS: dict[str, Any] = {
@@ -32,45 +32,21 @@ SHIPPING_INSTRUCTIONS: dict[str, Any] = {
 }
 
 
-def sent(gateway: httpx.Client, user: dict[str, str], trade_id: str, code: str) -> str:
-    """The form prepared from the trade data and sent; the number NACCS gave."""
-    body: dict[str, Any] = {"bundle": BUNDLE}
-    if code == "EDA":
-        body["entries"] = EDA_ENTRIES
-    prepared = gateway.put(f"/api/v1/naccs/trades/{trade_id}/forms/{code}", json=body, headers=user)
-    assert prepared.status_code in (200, 201), prepared.text
-    assert prepared.json()["ready_to_send"] is True, prepared.json()["pending_for_person"]
-    queued = gateway.post(f"/api/v1/naccs/trades/{trade_id}/forms/{code}/sends", headers=user)
-    assert queued.status_code == 202, queued.text
-    result = wait_for_send(gateway, user, queued.json()["id"])["result"]
-    assert result["accepted"] is True, result
-    number: str = result["reference_no"]
-    return number
-
-
 def test_the_permit_shows_on_the_shippers_si(
     gateway: httpx.Client, stack: Stack, sign: Callable[..., str]
 ) -> None:
     forwarder = a_forwarder_admin(gateway, stack)
-    me = gateway.get("/api/v1/users/me", headers=forwarder).json()
-    linked = gateway.put(
-        f"/api/v1/users/{me['id']}/naccs-credentials",
-        json={"user_code": "MNTWB", "identifier": "001", "password": "naccsE2E"},
-        headers=forwarder,
+    linked_to_naccs(
+        gateway,
+        forwarder,
+        "MNTWB",
+        {
+            "companies": COMPANIES_CSV,
+            "products": PRODUCTS_CSV,
+            "bonded_areas": BONDED_AREAS_CSV,
+            "vessels": VESSELS_CSV,
+        },
     )
-    assert linked.status_code == 200, linked.text
-    for kind, csv in (
-        ("companies", COMPANIES_CSV),
-        ("products", PRODUCTS_CSV),
-        ("bonded_areas", BONDED_AREAS_CSV),
-        ("vessels", VESSELS_CSV),
-    ):
-        imported = gateway.post(
-            f"/api/v1/naccs/master/{kind}/import",
-            content=csv.encode(),
-            headers={**forwarder, "Content-Type": "text/csv"},
-        )
-        assert imported.status_code == 200, imported.text
     trade = gateway.post(
         "/api/v1/trades",
         json={"direction": "export", "owner_role": "forwarder", "owner_display_name": "Minato FW"},
@@ -98,9 +74,12 @@ def test_the_permit_shows_on_the_shippers_si(
     si = created.json()
     assert si["naccs_status"] == []
 
-    control_no = sent(gateway, forwarder, trade_id, "ECR")
-    declaration_no = sent(gateway, forwarder, trade_id, "EDA")
-    assert sent(gateway, forwarder, trade_id, "EDC") == declaration_no
+    control_no = sent(gateway, forwarder, trade_id, "ECR", {"bundle": BUNDLE})["reference_no"]
+    eda = {"bundle": BUNDLE, "entries": EDA_ENTRIES}
+    declaration_no = sent(gateway, forwarder, trade_id, "EDA", eda)["reference_no"]
+    assert sent(gateway, forwarder, trade_id, "EDC", {"bundle": BUNDLE})["reference_no"] == (
+        declaration_no
+    )
     # Customs examines (up to 3 x the stand-in's 60 s): let that time pass at the stand-in at once.
     standin = stack.processes[NACCS_STANDIN.name].url
     assert httpx.post(f"{standin}/admin/clock", params={"advance_s": 180}).status_code == 200
