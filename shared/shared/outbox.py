@@ -284,6 +284,7 @@ class OutboxRelay:
         max_attempts: int = 20,
         backoff: Callable[[int], timedelta] = exponential_backoff,
         poll_interval_s: float = 5.0,
+        concurrency: int = 8,
         channel: str = DEFAULT_CHANNEL,
         clock: Clock = utcnow,
         token_factory: Callable[[], uuid.UUID] = uuid.uuid4,
@@ -298,6 +299,7 @@ class OutboxRelay:
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.poll_interval_s = poll_interval_s
+        self.concurrency = concurrency  # trades whose events are delivered side by side
         self.channel = channel
         self.clock = clock
         self.token_factory = token_factory
@@ -433,13 +435,29 @@ class OutboxRelay:
         with tracing.client_span(f"deliver {event.envelope.type}", attributes):
             await self.sink(event.envelope)
 
+    async def deliver_batch(self, claimed: list[ClaimedEvent]) -> int:
+        """Deliver a claimed batch; the number delivered.
+
+        The events of one trade go one after the other, in the order they occurred (as do the events
+        of no trade); different trades go side by side, up to ``concurrency`` at a time, so one slow
+        receiver call does not hold up every other trade's events behind it.
+        """
+        lanes: dict[uuid.UUID | None, list[ClaimedEvent]] = {}
+        for event in claimed:  # already sorted by occurred_at
+            lanes.setdefault(event.envelope.trade_id, []).append(event)
+        if len(lanes) <= 1 or self.concurrency <= 1:
+            return sum([await self.deliver(event) for event in claimed])
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def lane(events: list[ClaimedEvent]) -> int:
+            async with semaphore:
+                return sum([await self.deliver(event) for event in events])
+
+        return sum(await asyncio.gather(*(lane(events) for events in lanes.values())))
+
     async def run_once(self) -> int:
         """Claim one batch and deliver it; the number of events delivered."""
-        claimed = await self.claim()
-        delivered = 0
-        for event in claimed:
-            delivered += await self.deliver(event)
-        return delivered
+        return await self.deliver_batch(await self.claim())
 
     async def drain_once(self, *, max_batches: int = 1000) -> int:
         """Deliver everything that is due now (for tests and the relay loop)."""
@@ -448,8 +466,7 @@ class OutboxRelay:
             claimed = await self.claim()
             if not claimed:
                 break
-            for event in claimed:
-                total += await self.deliver(event)
+            total += await self.deliver_batch(claimed)
         return total
 
     def wake(self) -> None:

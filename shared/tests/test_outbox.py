@@ -334,6 +334,40 @@ class TestRelayLoop:
             await asyncio.wait_for(task, timeout=5)
 
 
+class TestBatchLanes:
+    async def test_trades_go_side_by_side_and_each_trade_in_order(
+        self, engine: AsyncEngine, table: Table
+    ) -> None:
+        trades = [uuid.uuid4(), uuid.uuid4(), uuid.uuid4()]
+        async with AsyncSession(engine) as session, session.begin():
+            for index in range(12):
+                await add_event(
+                    session,
+                    table=table,
+                    topic="trade.updated",
+                    version=1,
+                    payload={"n": index},
+                    trade_id=trades[index % 3],
+                    event_id=uuid.uuid4(),
+                    occurred_at=T0 - timedelta(seconds=1) + timedelta(microseconds=index),
+                )
+        seen: dict[uuid.UUID | None, list[int]] = {}
+        in_flight: dict[uuid.UUID | None, int] = {}
+        peaks = {"total": 0, "per_trade": 0}
+
+        async def sink(event: EventEnvelope) -> None:
+            in_flight[event.trade_id] = in_flight.get(event.trade_id, 0) + 1
+            peaks["total"] = max(peaks["total"], sum(in_flight.values()))
+            peaks["per_trade"] = max(peaks["per_trade"], in_flight[event.trade_id])
+            await asyncio.sleep(0.02)
+            seen.setdefault(event.trade_id, []).append(int(event.data["n"]))
+            in_flight[event.trade_id] -= 1
+
+        assert await relay(engine, table, sink, ManualClock(), concurrency=2).drain_once() == 12
+        assert peaks == {"total": 2, "per_trade": 1}  # parallel across trades, bounded
+        assert seen == {trade: list(range(n, 12, 3)) for n, trade in enumerate(trades)}
+
+
 class TestFanOut:
     async def test_delivered_only_when_every_receiver_took_it(self) -> None:
         first, second = Recorder(), Recorder()

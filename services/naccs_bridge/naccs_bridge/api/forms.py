@@ -237,7 +237,9 @@ async def post_send(
     )
     queue = getattr(request.app.state, "send_queue", None)
     if queue is not None:
-        queue.wake()  # after commit the worker finds it; waking early only saves a poll interval
+        # Commit first: a worker woken before the commit finds nothing and sleeps a poll interval.
+        await session.commit()
+        queue.wake()
     return sends.send_view(send)
 
 

@@ -210,6 +210,7 @@ class SendQueue:
         backoff_base_s: float = 2.0,
         backoff_cap_s: float = 300.0,
         poll_interval_s: float = 1.0,
+        concurrency: int = 16,
         token_factory: Callable[[], uuid.UUID] = uuid.uuid4,
         rng: random.Random | None = None,
     ) -> None:
@@ -222,6 +223,7 @@ class SendQueue:
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
         self.poll_interval_s = poll_interval_s
+        self.concurrency = max(1, concurrency)  # sends in flight, each of a different 利用者ID
         self.token_factory = token_factory
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._wake = asyncio.Event()
@@ -456,13 +458,45 @@ class SendQueue:
     # ------------------------------------------------------------------------------ running
 
     async def run_once(self) -> int:
-        """Recover, then claim and send until nothing is due; the number of calls made to NACCS."""
+        """Recover, then claim and send until nothing is due; the number of calls made to NACCS.
+
+        Sends of different 利用者IDs run side by side (up to ``concurrency``); ``claim`` never takes a
+        second row of a 利用者ID with one in flight, so NACCS still sees one telegram at a time per
+        利用者ID. A send finishing, or ``wake()`` (a new send queued), makes it claim again at once.
+        """
         await self.recover()
         calls = 0
-        while (claimed := await self.claim()) is not None:
-            SEND_ATTEMPTS.labels(await self.send(claimed)).inc()
-            calls += 1
-        return calls
+        in_flight: set[asyncio.Task[str]] = set()
+        try:
+            while True:
+                self._wake.clear()  # a wake from here on means: claim again
+                while len(in_flight) < self.concurrency and not self._stopping.is_set():
+                    claimed = await self.claim()
+                    if claimed is None:
+                        break
+                    in_flight.add(asyncio.create_task(self.send(claimed)))
+                if not in_flight:
+                    return calls
+                woken = asyncio.ensure_future(self._wake.wait())
+                done, _ = await asyncio.wait(
+                    {*in_flight, woken}, return_when=asyncio.FIRST_COMPLETED
+                )
+                woken.cancel()
+                for task in done - {woken}:
+                    in_flight.discard(task)
+                    calls += 1
+                    try:
+                        SEND_ATTEMPTS.labels(task.result()).inc()
+                    except Exception:
+                        # The row stays ``sending``; recovery settles it once its lease expires.
+                        log.exception("naccs_send_failed")
+        finally:
+            if in_flight:
+                # Stopping or a failed claim: let the calls already made to NACCS finish and be
+                # stored rather than leave them to recovery.
+                for finishing in asyncio.as_completed(in_flight):
+                    with contextlib.suppress(Exception):
+                        SEND_ATTEMPTS.labels(await finishing).inc()
 
     def wake(self) -> None:
         self._wake.set()

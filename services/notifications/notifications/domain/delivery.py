@@ -10,6 +10,7 @@ to an endpoint carries the same ``webhook-id`` (the event id), so receivers dedu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import time
 import uuid
@@ -19,11 +20,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 import orjson
 import structlog
 from sqlalchemy import delete, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from notifications.clients.directory import AdminDirectory, NoAdminDirectory
 from notifications.clients.forms import FormsGateway
@@ -59,6 +61,10 @@ log = structlog.get_logger("notifications.dispatcher")
 RESPONSE_EXCERPT_BYTES = 1024
 MAX_RETRY_AFTER_S = 24 * 3600
 THROTTLE_STATUSES = frozenset({429, 503})
+# NOTIFYed by statement triggers after inserts into webhook_deliveries, outgoing_emails and
+# inbound_messages (migration notifications0006): wakes every replica's dispatcher at once. Only a hint:
+# the poll interval still bounds the delay of anything whose notification was missed.
+DISPATCH_CHANNEL = "notifications_dispatch"
 
 
 def make_delivery_http_client(settings: Settings) -> httpx.AsyncClient:
@@ -202,26 +208,68 @@ class Dispatcher:
         self.forms = forms
         self.trades = trades
         self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
         self._last_housekeeping: datetime | None = None
+        # The backend of the LISTEN connection (observability, tests).
+        self.listen_pid: int | None = None
 
     # -- the loop ---------------------------------------------------------------------------------
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                report = await self.drain_once()
-            except Exception:
-                log.exception("dispatcher_drain_failed")
-                report = DrainReport()
-            if report.total == 0:
+        """Drain until nothing is due, then sleep until woken (NOTIFY on new work, ``wake()``) or
+        the poll interval. Polling stays the fallback: a missed or lost notification delays work by
+        at most ``dispatcher_poll_interval_s``, and retries scheduled for later are found by it.
+        """
+        listener: Any = None
+        try:
+            while not self._stopping.is_set():
+                if listener is None or listener.is_closed():
+                    listener = await self._listen()
+                # Cleared before the pass: work committed during it wakes the next wait at once.
+                self._wake.clear()
                 try:
-                    await asyncio.wait_for(
-                        self._stopping.wait(), self.settings.dispatcher_poll_interval_s
-                    )
-                except TimeoutError:
-                    pass
+                    report = await self.drain_once()
+                except Exception:
+                    log.exception("dispatcher_drain_failed")
+                    report = DrainReport()
+                if report.total == 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            self._wake.wait(), self.settings.dispatcher_poll_interval_s
+                        )
+        finally:
+            if listener is not None and not listener.is_closed():
+                await listener.close()
+
+    def wake(self) -> None:
+        """New work is due (committed): run a pass now instead of at the next poll."""
+        self._wake.set()
 
     def stop(self) -> None:
         self._stopping.set()
+        self._wake.set()
+
+    async def _listen(self) -> Any:
+        """A dedicated asyncpg connection LISTENing on ``DISPATCH_CHANNEL``, or None (then the loop
+        polls, and tries again on its next pass)."""
+        engine = self.sessionmaker.kw.get("bind")
+        if not isinstance(engine, AsyncEngine) or engine.url.get_backend_name() != "postgresql":
+            return None
+        try:
+            dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            conn = await asyncpg.connect(
+                dsn, server_settings={"application_name": "notifications-dispatcher-listen"}
+            )
+            await conn.add_listener(DISPATCH_CHANNEL, self._on_signal)
+            # A lost connection wakes the loop, which opens a new one and drains what it missed.
+            conn.add_termination_listener(self._on_signal)
+        except Exception:
+            log.warning("dispatcher_listen_unavailable", channel=DISPATCH_CHANNEL, exc_info=True)
+            return None
+        self.listen_pid = conn.get_server_pid()
+        return conn
+
+    def _on_signal(self, *_: object) -> None:
+        self._wake.set()
 
     async def drain_once(self) -> DrainReport:
         """One pass over everything that is due. Tests call this instead of running the loop."""
