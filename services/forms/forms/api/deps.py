@@ -13,12 +13,14 @@ from forms.services.errors import OrganisationRequired
 from shared.auth import PrincipalDep
 
 
-def get_trades(request: Request) -> TradesClient:
+# ``async def`` although nothing is awaited: FastAPI runs a plain ``def`` dependency in a worker
+# thread, a thread hop per request for a dictionary lookup.
+async def get_trades(request: Request) -> TradesClient:
     trades: TradesClient = request.app.state.trades
     return trades
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,13 +59,20 @@ async def get_form(
     return form
 
 
-async def live_forms_of_trade(session: AsyncSession, trade_id: uuid.UUID) -> list[FormDocument]:
-    """Every live form of a trade, fresh from the database (locks are computed from all of them)."""
+async def live_forms_of_trade(
+    session: AsyncSession, trade_id: uuid.UUID, *, only: ColumnElement[bool] | None = None
+) -> list[FormDocument]:
+    """The live forms of a trade (those matching ``only``, if given), fresh from the database, in
+    creation order."""
+    statement = select(FormDocument).where(
+        FormDocument.trade_id == trade_id, FormDocument.deleted_at.is_(None)
+    )
+    if only is not None:
+        statement = statement.where(only)
     result = await session.scalars(
-        select(FormDocument)
-        .where(FormDocument.trade_id == trade_id, FormDocument.deleted_at.is_(None))
-        .order_by(FormDocument.created_at, FormDocument.id)
-        .execution_options(populate_existing=True)
+        statement.order_by(FormDocument.created_at, FormDocument.id).execution_options(
+            populate_existing=True
+        )
     )
     return list(result)
 

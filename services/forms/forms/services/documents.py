@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forms.clients.trades import TradesClient
 from forms.db import repositories as repo
 from forms.db import status_repository as status_repo
 from forms.db.models import FormDocument, FormVersion, TradeNaccsStatus, TradeSharedItems
-from forms.domain.catalogue import form_type, shared_keys_of
+from forms.domain.catalogue import TRIGGER_FORM_CODES, form_type, shared_keys_of
 from forms.domain.locks import FormState, Lock, active_locks, locked_paths_for, refused_edits
 from forms.domain.paths import flatten, split_path
 from forms.domain.projection import apply_shared, merge_into_shared, project_to_shared
@@ -62,6 +63,14 @@ class VersionNotFound(NotFound):
 
 @dataclass
 class TradeWorkspace:
+    """The trade's root document, its live forms and NACCS statuses.
+
+    ``forms`` is every live form of the trade, except in a workspace read for one form's use case
+    (``_for_locks_and``): there it is the sent trigger forms, the only ones that hold edit locks,
+    plus the form(s) the use case names. A create or an edit then costs the same in a trade of
+    five forms and of five hundred.
+    """
+
     shared: TradeSharedItems
     forms: list[FormDocument]
     # What NACCS said about the trade (written back by the bridge; ``services.naccs_status``).
@@ -82,7 +91,13 @@ class TradeWorkspace:
         )
 
     def locks(self) -> dict[str, tuple[Lock, ...]]:
-        return active_locks(self.state(form) for form in self.forms)
+        # Only sent trigger forms hold locks (``active_locks`` skips the others): build no view of
+        # any other form.
+        return active_locks(
+            self.state(form)
+            for form in self.forms
+            if form.status in SENT_STATUSES and form.form_code in TRIGGER_FORM_CODES
+        )
 
     def find(self, form_code: str, custom_id: str) -> FormDocument | None:
         return next(
@@ -100,25 +115,39 @@ def lock_holders(locks: Mapping[str, Sequence[Lock]]) -> dict[str, tuple[str, ..
     }
 
 
-async def read_workspace(session: AsyncSession, trade_id: uuid.UUID) -> TradeWorkspace:
+def _for_locks_and(*wanted: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The forms that may hold edit locks (sent trigger forms), and those ``wanted``."""
+    return or_(
+        and_(
+            FormDocument.status.in_(sorted(SENT_STATUSES)),
+            FormDocument.form_code.in_(sorted(TRIGGER_FORM_CODES)),
+        ),
+        *wanted,
+    )
+
+
+async def read_workspace(
+    session: AsyncSession, trade_id: uuid.UUID, *, only: ColumnElement[bool] | None = None
+) -> TradeWorkspace:
+    """Without ``only``, with every live form of the trade."""
     shared = await repo.get_shared_items(session, trade_id)
     if shared is None:
         # No write has happened in this trade yet: an empty root document, never stored.
         shared = TradeSharedItems(trade_id=trade_id, values={}, version=0)
     return TradeWorkspace(
         shared,
-        await repo.live_forms_of_trade(session, trade_id),
+        await repo.live_forms_of_trade(session, trade_id, only=only),
         await status_repo.statuses_of_trade(session, trade_id),
     )
 
 
 async def _lock_workspace(
-    session: AsyncSession, trade_id: uuid.UUID, now: datetime
+    session: AsyncSession, trade_id: uuid.UUID, now: datetime, *, only: ColumnElement[bool]
 ) -> TradeWorkspace:
     shared = await repo.lock_shared_items(session, trade_id, now=now)
     return TradeWorkspace(
         shared,
-        await repo.live_forms_of_trade(session, trade_id),
+        await repo.live_forms_of_trade(session, trade_id, only=only),
         await status_repo.statuses_of_trade(session, trade_id),
     )
 
@@ -348,7 +377,10 @@ async def get_form(
     session: AsyncSession, trades: TradesClient, caller: Caller, form_id: uuid.UUID
 ) -> FormView:
     form = await _visible_form(session, trades, caller, form_id)
-    return _view(await read_workspace(session, form.trade_id), form)
+    ws = await read_workspace(
+        session, form.trade_id, only=_for_locks_and(FormDocument.id == form.id)
+    )
+    return _view(ws, form)
 
 
 async def create_form(
@@ -368,7 +400,14 @@ async def create_form(
     await trade_access(trades, caller, trade_id)
     normalized = validated_values(form_code, values)
     now = caller.clock()
-    ws = await _lock_workspace(session, trade_id, now)
+    ws = await _lock_workspace(
+        session,
+        trade_id,
+        now,
+        only=_for_locks_and(
+            and_(FormDocument.form_code == form_code, FormDocument.custom_id == custom_id)
+        ),
+    )
     existing = ws.find(form_code, custom_id)
     if existing is not None:
         return _view(ws, existing), False
@@ -420,7 +459,9 @@ async def _locked_form(
     form = await _visible_form(session, trades, caller, form_id)
     if write:
         require_write(caller, form.form_code, form_id=form_id)
-    ws = await _lock_workspace(session, form.trade_id, caller.clock())
+    ws = await _lock_workspace(
+        session, form.trade_id, caller.clock(), only=_for_locks_and(FormDocument.id == form_id)
+    )
     current = ws.get(form_id)
     if current is None:  # deleted while we waited for the lock
         raise FormNotFound(f"No form {form_id}")
@@ -614,7 +655,7 @@ async def shared_items(
     """The trade's root document and the locks on it, limited to the groups that some form type
     the caller may read carries: the root document reveals no more than the forms would."""
     await trade_access(trades, caller, trade_id)
-    ws = await read_workspace(session, trade_id)
+    ws = await read_workspace(session, trade_id, only=_for_locks_and())
     visible = {key for code in readable_codes(caller) for key in shared_keys_of(form_type(code))}
     return SharedItemsView(
         version=ws.shared.version,

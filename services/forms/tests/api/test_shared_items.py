@@ -192,6 +192,81 @@ class TestLocks:
         )
         assert same.status_code == 201, same.text
 
+    async def test_among_many_forms_only_sent_triggers_lock_and_a_create_finds_its_custom_id(
+        self, client: httpx.AsyncClient, trade: Trade
+    ) -> None:
+        """A create or an edit reads only the trade's sent trigger forms and the form it names:
+        what it answers must be what reading every form gave."""
+        drafts = [
+            await client.post(
+                trade.documents,
+                json={"form_type": code, "custom_id": f"draft-{n}", "values": {}},
+                headers=trade.shipper.headers,
+            )
+            for n, code in enumerate(["UL150", "UL050", "UL100", "UL150", "UL040", "UL120"])
+        ]
+        assert all(d.status_code == 201 for d in drafts), [d.text for d in drafts]
+        si = await created_form(client, trade, trade.shipper, "UL040", complete_si())
+        assert (await act(client, trade, si["id"], "send")).status_code == 200
+        etag = (await read(client, trade, si["id"])).headers["etag"]
+        acknowledged = await client.post(
+            f"/api/v1/forms/documents/{si['id']}/acknowledge",
+            headers={**trade.carrier.headers, "If-Match": etag},
+        )
+        assert acknowledged.status_code == 200, acknowledged.text
+        assert acknowledged.json()["status"] == "acknowledged"  # still holds its locks
+
+        refused = await client.post(
+            trade.documents,
+            json={"form_type": "UL150", "custom_id": "new", "values": {"consignee": {"name": "X"}}},
+            headers=trade.carrier.headers,
+        )
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["locked_fields"] == ["consignee.name"]
+
+        again = await client.post(
+            trade.documents,
+            json={"form_type": "UL150", "custom_id": "draft-3", "values": {}},
+            headers=trade.shipper.headers,
+        )
+        assert again.status_code == 200, again.text
+        assert again.json()["id"] == drafts[3].json()["id"]
+        locked = {item["path"]: item["locked_by"] for item in again.json()["locked_fields"]}
+        assert locked["consignee.name"] == ["UL040"]
+
+        created = await client.post(
+            trade.documents,
+            json={"form_type": "UL150", "custom_id": "new", "values": {}},
+            headers=trade.carrier.headers,
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["values"]["consignee"] == {"name": "ACME GmbH"}
+        assert {item["path"] for item in created.json()["locked_fields"]} >= {
+            "consignee.name",
+            "shipper.name",
+        }
+        # A draft edited under the lock is refused on the locked field only.
+        draft_bl = drafts[0].json()["id"]
+        view = (await read(client, trade, draft_bl)).json()
+        assert {item["path"] for item in view["locked_fields"]} >= {"consignee.name"}
+        edited = await put(client, trade, draft_bl, view["values"] | {"consignee": {"name": "Y"}})
+        assert edited.status_code == 409, edited.text
+        filled = await put(client, trade, draft_bl, view["values"] | {"notifyParty": {"name": "N"}})
+        assert filled.status_code == 200, filled.text
+
+        # Cancelled, the S/I holds nothing any more.
+        etag = (await read(client, trade, si["id"])).headers["etag"]
+        cancelled = await client.post(
+            f"/api/v1/forms/documents/{si['id']}/cancel",
+            headers={**trade.shipper.headers, "If-Match": etag},
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        assert (await read(client, trade, draft_bl)).json()["locked_fields"] == []
+        shared = await client.get(
+            f"/api/v1/forms/trades/{trade.id}/shared-items", headers=trade.shipper.headers
+        )
+        assert shared.json()["locks"] == []
+
     async def test_deleting_the_sent_trigger_releases_its_locks(
         self, client: httpx.AsyncClient, trade: Trade
     ) -> None:
