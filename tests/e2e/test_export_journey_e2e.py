@@ -54,6 +54,7 @@ BOOKING: dict[str, Any] = {
     **BOOKING_CONFIRMATION,
     "cutOffTimes": {"cyCutOff": "2026-11-29T17:00:00+09:00"},
 }
+ROLES = ("shipper", "carrier", "customs_broker", "terminal_operator")
 TERMINAL = {"code": "1AW61", "name": "OHI CONTAINER TERMINAL", "bondedAreaCode": "1AW61"}
 GATE_DATE = "2026-11-27"
 CONTAINER_NO = "ONEU1234566"
@@ -207,12 +208,8 @@ def test_the_export_journey_as_each_participant_sees_it(
         )
         assert trade.status_code == 201, trade.text
         trade_id = trade.json()["id"]
-        for guest, org, role in (
-            (shipper, shipper_org, "shipper"),
-            (carrier, carrier_org, "carrier"),
-            (broker, broker_org, "customs_broker"),
-            (terminal, terminal_org, "terminal_operator"),
-        ):
+        guests = ((shipper, shipper_org), (carrier, carrier_org), (broker, broker_org))
+        for (guest, org), role in zip((*guests, (terminal, terminal_org)), ROLES, strict=True):
             joined(gateway, forwarder, trade_id, guest, org, role)
 
         # -- the booking: set once by the carrier, sent, it locks the voyage -----------------------
@@ -344,23 +341,36 @@ def test_the_export_journey_as_each_participant_sees_it(
         assert permit["data"]["direction"] == "export"
 
         # -- the timeline shows each step, to every participant ------------------------------------
-        def timeline_kinds() -> set[str] | None:
+        def timeline() -> list[tuple[str, str]] | None:
             response = gateway.get(
                 f"/api/v1/trades/{trade_id}/timeline", params={"limit": 200}, headers=carrier
             )
             assert response.status_code == 200, response.text
-            kinds = {entry["kind"] for entry in response.json()["items"]}
-            return kinds if "naccs.permit" in kinds else None
+            steps = [(entry["kind"], entry["summary"]) for entry in response.json()["items"]]
+            return steps if any(kind == "naccs.permit" for kind, _ in steps) else None
 
-        kinds = wait_for(timeline_kinds, 20, "the permit on the trade's timeline")
-        for step in (
-            "trade.created",
-            "form.created",
-            "form.sent",
-            "receiving_slip.created",
-            "naccs.permit",
+        steps = wait_for(timeline, 20, "the permit on the trade's timeline")
+        # Each step of the journey, in the order it happened.
+        remaining = iter(steps)
+        for kind, words in (
+            ("trade.created", "created"),
+            *(("participant.added", f"joined as {role}") for role in ROLES),
+            ("form.sent", "UL050"),
+            ("shared_items.locked", "locked by UL050"),
+            ("form.created", "UL040"),
+            ("trade.status_changed", "draft → booked"),
+            ("receiving_slip.created", "receiving slip"),
+            ("naccs.result", f"ECR: export cargo {control_no}"),
+            ("naccs.result", f"EDA: export declaration {declaration_no}"),
+            ("naccs.result", "EDC"),
+            ("naccs.permit", declaration_no),
+            ("trade.status_changed", "booked → cleared"),
         ):
-            assert step in kinds, (step, sorted(kinds))
+            assert any(k == kind and words in summary for k, summary in remaining), (
+                kind,
+                words,
+                steps,
+            )
 
         # -- in-app: the shipper's organisation is told of the permit ------------------------------
         def in_inbox() -> list[dict[str, Any]]:
@@ -385,9 +395,19 @@ def test_the_export_journey_as_each_participant_sees_it(
         assert form_types(broker) == {"UL040", "UL050"}  # what its rights cover
         assert form_types(carrier) == {"UL050"}  # no right on the shipper's S/I
         assert form_types(terminal) == {"UL090"}  # the gate data, nothing else
-        assert (
-            gateway.get(f"/api/v1/forms/documents/{si['id']}", headers=terminal).status_code == 404
-        )
+        for who in (carrier, terminal):  # the S/I is the shipper's, not theirs to read
+            assert (
+                gateway.get(f"/api/v1/forms/documents/{si['id']}", headers=who).status_code == 404
+            )
+        # The customs procedure as every participant sees it on the trade's NACCS forms.
+        for who in (shipper, broker, forwarder):
+            listed = gateway.get(f"/api/v1/naccs/trades/{trade_id}/forms", headers=who)
+            assert listed.status_code == 200, listed.text
+            assert {f["code"]: f["status"] for f in listed.json()} == {
+                "ECR": "accepted",
+                "EDA": "permitted",
+                "EDC": "permitted",
+            }
 
         # -- someone outside the trade sees none of it, wherever they ask -------------------------
         for path in (
@@ -402,6 +422,10 @@ def test_the_export_journey_as_each_participant_sees_it(
         ):
             response = gateway.get(path, headers=stranger)
             assert response.status_code == 404, (path, response.status_code, response.text)
+        events = gateway.get(
+            "/api/v1/notifications/events", params={"trade_id": trade_id}, headers=stranger
+        )
+        assert events.status_code == 404, events.text
         inbox = gateway.get("/api/v1/notifications/inbox", headers=stranger).json()["items"]
         assert [n for n in inbox if n["trade_id"] == trade_id] == []
         # Everything the participants' receivers got has been delivered by now; the stranger's none.

@@ -289,6 +289,7 @@ class TestSummaries:
                 ),
                 "source": "naccs_bridge",
             },
+            event(trade["id"], "shared_items.locked", form_type="UL050", paths=["vessel.name"]),
             event(trade["id"], "naccs.result"),  # a field is missing: the type stands in
             event(trade["id"], "something.new"),
         ]
@@ -299,13 +300,22 @@ class TestSummaries:
         items = (
             await client.get(
                 f"/api/v1/trades/{trade['id']}/timeline",
-                params={"kind": ["form.sent", "naccs.permit", "naccs.result", "something.new"]},
+                params={
+                    "kind": [
+                        "form.sent",
+                        "naccs.permit",
+                        "shared_items.locked",
+                        "naccs.result",
+                        "something.new",
+                    ]
+                },
                 headers=owner.headers,
             )
         ).json()["items"]
         assert [i["summary"] for i in items] == [
             "Form UL040 sent",
             "Customs permit (export) for declaration 1234567890",
+            "Shared items locked by UL050",
             "naccs.result",
             "something.new",
         ]

@@ -48,6 +48,8 @@ SUMMARIES: dict[str, str] = {
     "form.cancelled": "Form {form_type} cancelled",
     "form.deleted": "Form {form_type} deleted",
     "shared_items.updated": "Shared items changed",
+    "shared_items.locked": "Shared items locked by {form_type}",
+    "shared_items.unlocked": "Shared items unlocked by {form_type}",
     "receiving_slip.created": "Container receiving slip created",
     "receiving_slip.updated": "Container receiving slip updated",
     "naccs.result": "NACCS result {result_code}",
