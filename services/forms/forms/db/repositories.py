@@ -26,19 +26,24 @@ async def lock_shared_items(
     """The trade's root document, created empty on first use, locked until the commit.
 
     Every write in a trade goes through here first, so writers of one trade queue on one row and
-    each sees the others' committed shared items and edit locks.
+    each sees the others' committed shared items and edit locks. The row exists after the trade's
+    first write, so it is locked first and inserted only when missing: one statement, not two.
     """
-    await session.execute(
-        insert(TradeSharedItems)
-        .values(trade_id=trade_id, values={}, version=1, updated_at=now)
-        .on_conflict_do_nothing(index_elements=[TradeSharedItems.trade_id])
-    )
-    row = await session.scalar(
+    locked = (
         select(TradeSharedItems)
         .where(TradeSharedItems.trade_id == trade_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+    row = await session.scalar(locked)
+    if row is None:
+        # A concurrent first writer's insert makes this one wait for its commit, then do nothing.
+        await session.execute(
+            insert(TradeSharedItems)
+            .values(trade_id=trade_id, values={}, version=1, updated_at=now)
+            .on_conflict_do_nothing(index_elements=[TradeSharedItems.trade_id])
+        )
+        row = await session.scalar(locked)
     assert row is not None  # inserted above or already there
     return row
 
