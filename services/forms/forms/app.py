@@ -19,7 +19,7 @@ from forms.db.models import outbox_table
 from forms.services import housekeeping
 from forms.services.context import Clock, IdFactory, utcnow
 from shared.auth import TokenVerifier
-from shared.http import ServiceClient
+from shared.http import ServiceClient, peer_transport
 from shared.outbox import OutboxRelay, Sink, fan_out, http_sink, outbox_backlog_probe
 from shared.service import StartupHook, create_service_app
 from shared.service_auth import ServiceTokenProvider
@@ -92,7 +92,9 @@ def _relay_hook(settings: Settings, sink: Sink | None, clock: Clock) -> StartupH
             return
         deliver = sink
         if deliver is None:
-            client = httpx.AsyncClient(timeout=httpx.Timeout(settings.events_timeout_s))
+            client = httpx.AsyncClient(
+                timeout=httpx.Timeout(settings.events_timeout_s), transport=peer_transport()
+            )
             stack.push_async_callback(client.aclose)
             deliver = fan_out(
                 *(

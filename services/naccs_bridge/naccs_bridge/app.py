@@ -22,7 +22,7 @@ from naccs_bridge.sending.queue import SendQueue
 from naccs_bridge.services.outputs import OutputPoller
 from naccs_bridge.services.runtime import Clock, Runtime, utcnow
 from shared.auth import TokenVerifier
-from shared.http import ServiceClient
+from shared.http import ServiceClient, peer_transport
 from shared.outbox import OutboxRelay, fan_out, http_sink, outbox_backlog_probe
 from shared.service import create_service_app
 from shared.service_auth import ServiceTokenProvider
@@ -140,7 +140,9 @@ def create_app(
             )
             await _run_until_stopped(stack, poller)
             if settings.event_targets:
-                events_http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
+                events_http = httpx.AsyncClient(
+                    timeout=httpx.Timeout(5.0), transport=peer_transport()
+                )
                 stack.push_async_callback(events_http.aclose)
                 relay = OutboxRelay(
                     app.state.engine,

@@ -31,7 +31,7 @@ from notifications.domain.metrics import delivery_backlog_probe
 from notifications.domain.runtime import Runtime
 from notifications.domain.secrets import SecretBox
 from shared.auth import TokenVerifier
-from shared.http import ServiceClient
+from shared.http import ServiceClient, peer_transport
 from shared.outbox import OutboxRelay, Sink, http_sink, outbox_backlog_probe
 from shared.service import create_service_app
 from shared.service_auth import ServiceTokenProvider
@@ -96,7 +96,9 @@ async def _start_relay(
         if not settings.trades_url:
             log.warning("outbox_relay_not_started", reason="no trades_url")
             return
-        client = httpx.AsyncClient(timeout=httpx.Timeout(settings.outbox_timeout_s))
+        client = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.outbox_timeout_s), transport=peer_transport()
+        )
         stack.push_async_callback(client.aclose)
         deliver = http_sink(
             client, settings.trades_url.rstrip("/") + "/internal/events", token_provider=token

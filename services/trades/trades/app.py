@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared import idempotency
 from shared.auth import TokenVerifier
+from shared.http import peer_transport
 from shared.outbox import OutboxRelay, Sink, http_sink, outbox_backlog_probe
 from shared.service import StartupHook, create_service_app
 from shared.service_auth import ServiceAuth, ServiceTokenProvider
@@ -80,10 +81,12 @@ def _relay_hook(
             provider = _client_credentials(settings) if token is None else None
             if provider is not None:
                 # Tokens by client credentials, renewed once on a 401 (the gateway rotated keys).
-                client = httpx.AsyncClient(timeout=timeout, auth=ServiceAuth(provider))
+                client = httpx.AsyncClient(
+                    timeout=timeout, auth=ServiceAuth(provider), transport=peer_transport()
+                )
                 stack.push_async_callback(provider.aclose)
             else:
-                client = httpx.AsyncClient(timeout=timeout)
+                client = httpx.AsyncClient(timeout=timeout, transport=peer_transport())
             stack.push_async_callback(client.aclose)
             deliver = http_sink(
                 client,
