@@ -6,11 +6,12 @@ let validation, locks and derivation talk about single fields by path.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -123,11 +124,18 @@ def set_path(document: dict[str, JsonValue], path: str, value: JsonValue) -> Non
 def expand(document: JsonValue, pattern: str) -> Iterator[tuple[str, JsonValue]]:
     """Concrete (path, value) pairs matching a pattern. A missing or empty list under `[*]`
     yields the list's own path with None, so "required" rules can report it."""
-    yield from _expand(document, split_path(pattern), [])
+    yield from _expand(document, _pattern_parts(pattern), [])
+
+
+@functools.lru_cache(maxsize=1024)
+def _pattern_parts(pattern: str) -> tuple[str | int, ...]:
+    """``split_path`` of a pattern, parsed once: patterns come from the catalogue and the
+    validation rules, a few hundred at most (the bound only guards against unusual callers)."""
+    return tuple(split_path(pattern))
 
 
 def _expand(
-    current: JsonValue, parts: list[str | int], done: list[str | int]
+    current: JsonValue, parts: Sequence[str | int], done: list[str | int]
 ) -> Iterator[tuple[str, JsonValue]]:
     if not parts:
         yield join_path(done), current

@@ -249,18 +249,22 @@ def normalized_values(form_code: str, document: Mapping[str, Any]) -> dict[str, 
     return normalized
 
 
-def validate_form(form_code: str, document: Mapping[str, Any]) -> ValidationReport:
-    spec = form_type(form_code)
+def invalid_issues(form_code: str, document: Mapping[str, Any]) -> tuple[Issue, ...]:
+    """The report's ``invalid`` alone (what blocks saving), without the checks for sending."""
     invalid: list[Issue] = []
     try:
-        spec.schema.model_validate(document)
+        form_type(form_code).schema.model_validate(document)
     except ValidationError as error:
         invalid.extend(_issue_from_pydantic(detail) for detail in error.errors())
     invalid.extend(_amounts_without_unit(document))
+    return _dedupe(invalid)
+
+
+def validate_form(form_code: str, document: Mapping[str, Any]) -> ValidationReport:
     return ValidationReport(
         form_code,
         missing=tuple(_missing(form_code, document)),
-        invalid=_dedupe(invalid),
+        invalid=invalid_issues(form_code, document),
         warnings=tuple(_unknown_locodes(document) + _totals_disagree(document)),
     )
 

@@ -33,7 +33,7 @@ from forms.domain.catalogue import TRIGGER_FORM_CODES, form_type, shared_keys_of
 from forms.domain.locks import FormState, Lock, active_locks, locked_paths_for, refused_edits
 from forms.domain.paths import flatten, split_path
 from forms.domain.projection import apply_shared, merge_into_shared, project_to_shared
-from forms.domain.validation import Issue, normalized_values, validate_form
+from forms.domain.validation import Issue, invalid_issues, normalized_values, validate_form
 from forms.services import events, naccs_status
 from forms.services.access import readable_codes, require_read, require_write, trade_access
 from forms.services.context import Caller
@@ -199,11 +199,12 @@ def issue_error(issue: Issue, *, prefix: str = "values") -> dict[str, Any]:
 
 def validated_values(form_code: str, values: Mapping[str, Any]) -> dict[str, Any]:
     """The values as the form's schema normalises them; wrong values are refused by path."""
-    report = validate_form(form_code, values)
-    if report.invalid:
-        paths = ", ".join(issue.path for issue in report.invalid)
+    # Saving needs no invalid value; what is missing for sending is not asked here.
+    invalid = invalid_issues(form_code, values)
+    if invalid:
+        paths = ", ".join(issue.path for issue in invalid)
         raise FormValuesInvalid(
-            f"Invalid values: {paths}", errors=[issue_error(issue) for issue in report.invalid]
+            f"Invalid values: {paths}", errors=[issue_error(issue) for issue in invalid]
         )
     return normalized_values(form_code, values)
 

@@ -49,3 +49,16 @@ def test_empty_means_nothing_a_person_typed() -> None:
     assert not is_empty(0)
     assert not is_empty(False)
     assert not is_empty({"name": "x"})
+
+
+@given(st.dictionaries(_names, _documents, min_size=1, max_size=3))
+def test_expand_with_the_parsed_pattern_cache_matches_a_fresh_parse(
+    document: dict[str, Any],
+) -> None:
+    """``expand`` parses each pattern once (``_pattern_parts``); the answer stays what a fresh
+    ``split_path`` gives, for the same pattern over different documents."""
+    from forms.domain.paths import _expand, _pattern_parts
+
+    for pattern in ("containers[*].sealNumbers", "commodity[*].name", "shipper.name", "code"):
+        assert _pattern_parts(pattern) == tuple(split_path(pattern))
+        assert list(expand(document, pattern)) == list(_expand(document, split_path(pattern), []))

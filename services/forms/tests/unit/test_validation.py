@@ -132,3 +132,24 @@ def test_packing_group_is_not_required_for_gases_and_radioactive_material() -> N
     assert "dangerousGoods[2].packingGroup" in missing
     assert "dangerousGoods[0].packingGroup" not in missing
     assert "dangerousGoods[1].packingGroup" not in missing
+
+
+def test_invalid_issues_are_the_reports_invalid_alone() -> None:
+    """A save asks only ``invalid_issues``; it must refuse exactly what the full report calls
+    invalid (schema errors and amounts without units), missing items and warnings aside."""
+    from forms.domain.validation import invalid_issues
+
+    wrong = _complete_si() | {
+        "portOfLoading": {"code": "jp tyo!"},
+        "commodity": [{"grossWeight": 5, "packages": "many"}],
+        "unknownField": 1,
+    }
+    for code, document in (
+        ("UL040", _complete_si()),
+        ("UL040", wrong),
+        ("UL150", {}),
+        ("UL150", wrong),
+    ):
+        report = validate_form(code, document)
+        assert invalid_issues(code, document) == report.invalid
+    assert invalid_issues("UL040", wrong)  # the wrong document has something to refuse
