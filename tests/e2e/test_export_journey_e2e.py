@@ -186,7 +186,7 @@ def test_the_export_journey_as_each_participant_sees_it(
         sign(
             org=stranger_org,
             roles=["org_admin"],
-            forms={"UL040": "read", "UL050": "read", "UL090": "read"},
+            forms={"UL040": "readwrite", "UL050": "read", "UL090": "read"},
         )
     )
 
@@ -382,7 +382,11 @@ def test_the_export_journey_as_each_participant_sees_it(
                 if n["type"] == "naccs.permit" and n["trade_id"] == trade_id
             ]
 
-        wait_for(in_inbox, 20, "naccs.permit in the shipper's in-app notifications")
+        [notice] = wait_for(in_inbox, 20, "naccs.permit in the shipper's in-app notifications")
+        assert notice["title"]
+        assert notice["read"] is False
+        # The terminal asked for receiving slips only: the permit went to the shipper's receiver.
+        assert receivers.of_type("terminal", "naccs.permit") == []
 
         # -- what each participant sees of the forms ----------------------------------------------
         def form_types(who: dict[str, str]) -> set[str]:
@@ -421,6 +425,14 @@ def test_the_export_journey_as_each_participant_sees_it(
             f"/api/v1/naccs/trades/{trade_id}/output-messages",
         ):
             response = gateway.get(path, headers=stranger)
+            assert response.status_code == 404, (path, response.status_code, response.text)
+        # Nor can it write anything into the trade.
+        for method, path, body in (
+            ("POST", f"/api/v1/forms/trades/{trade_id}/documents", {"form_type": "UL040"}),
+            ("PUT", f"/api/v1/naccs/trades/{trade_id}/forms/ECR", {}),
+            ("POST", f"/api/v1/trades/{trade_id}/participants/me/accept", None),
+        ):
+            response = gateway.request(method, path, json=body, headers=stranger)
             assert response.status_code == 404, (path, response.status_code, response.text)
         events = gateway.get(
             "/api/v1/notifications/events", params={"trade_id": trade_id}, headers=stranger
