@@ -255,3 +255,22 @@ class TestListingPlan:
         )
         assert "ix_trade_participant_org_etd" in plan, plan
         assert "Seq Scan" not in plan, plan
+
+
+class TestCopyTriggers:
+    async def test_their_lookups_are_planned_for_the_table_as_it_is(
+        self, db_session: AsyncSession
+    ) -> None:
+        # A generic plan cached while ``trade`` was tiny is a sequential scan, kept as the table
+        # grows: a bulk insert of participants then scans every trade per row (trades0008).
+        rows = await db_session.execute(
+            text(
+                "SELECT proname, proconfig FROM pg_proc WHERE proname IN ("
+                "'trade_participant_fill_trade_status', 'trade_participant_fill_trade_etd', "
+                "'trade_status_to_participants', 'trade_etd_to_participants')"
+            )
+        )
+        config: dict[str, list[str] | None] = {row[0]: row[1] for row in rows}
+        assert len(config) == 4
+        for name, settings in config.items():
+            assert "plan_cache_mode=force_custom_plan" in (settings or []), name
