@@ -144,12 +144,14 @@ async def receive_event(
     request: Request,
     session: SessionDep,
     response: Response,
-    _service: Annotated[Principal, Depends(event_publisher)],
+    service: Annotated[Principal, Depends(event_publisher)],
 ) -> EventIntake:
     """The outbox envelope. ``customs_status`` items of the NACCS bridge's events are applied once
     per event id, all or none, each only if later than what the trade has (201); a redelivery or an
     event without customs status is acknowledged with 200 and changes nothing."""
-    intake = await naccs_status.take_event(session, event, now=request.app.state.clock())
+    intake = await naccs_status.take_event(
+        session, event, publisher=service.subject, now=request.app.state.clock()
+    )
     if not intake.recorded:
         response.status_code = 200
     return EventIntake(recorded=intake.recorded, entries=intake.entries, changed=intake.changed)

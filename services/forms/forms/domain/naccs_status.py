@@ -54,6 +54,9 @@ SHOWN_ON: Final[dict[str, frozenset[str]]] = {
     "MX290": _BOTH,  # customs clearance instructions
 }
 CUSTOMS_STATUS_SOURCE: Final = "naccs_bridge"
+# The gateway's client for the bridge (``svc-<service>``): the envelope's ``source`` is what the
+# sender says; the token's subject is what the gateway vouches for.
+CUSTOMS_STATUS_PUBLISHER: Final = "svc-naccs_bridge"
 
 
 def procedures_shown_on(form_code: str) -> frozenset[str]:

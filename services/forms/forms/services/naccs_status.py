@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from forms.db import status_repository as repo
 from forms.db.models import TradeNaccsStatus
 from forms.domain.naccs_status import (
+    CUSTOMS_STATUS_PUBLISHER,
     CUSTOMS_STATUS_SOURCE,
     PROCEDURES,
     STATES,
@@ -28,7 +29,7 @@ from forms.domain.naccs_status import (
     rank,
 )
 from forms.schemas import IncomingEvent, NaccsStatusRead, NaccsStatusSource
-from shared.errors import InvalidInput, field_error
+from shared.errors import Forbidden, InvalidInput, field_error
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,18 @@ class Intake:
     changed: int
 
 
-async def take_event(session: AsyncSession, event: IncomingEvent, *, now: datetime) -> Intake:
-    """Apply a bridge event's customs status once; other events are acknowledged and left alone."""
+async def take_event(
+    session: AsyncSession, event: IncomingEvent, *, publisher: str, now: datetime
+) -> Intake:
+    """Apply a bridge event's customs status once; other events are acknowledged and left alone.
+
+    ``publisher`` is the subject of the caller's service token: only the bridge's own client may
+    write customs status, whatever source another service's envelope claims."""
     items = event.data.customs_status
     if event.source != CUSTOMS_STATUS_SOURCE or not items:
         return Intake(recorded=False, entries=len(items), changed=0)
+    if publisher != CUSTOMS_STATUS_PUBLISHER:
+        raise Forbidden(f"Only {CUSTOMS_STATUS_PUBLISHER} writes customs status")
     if event.trade_id is None:
         raise InvalidInput(
             "Customs status needs the trade it belongs to",

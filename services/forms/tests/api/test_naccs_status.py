@@ -180,6 +180,11 @@ async def test_users_and_other_tokens_cannot_write_the_status(
     assert as_user.headers["content-type"].startswith("application/problem+json")
     reader = token_issuer.auth(subject="svc-x", kind="service", scopes=["forms:read"])
     assert (await client.post("/internal/events", json=event, headers=reader)).status_code == 403
+    # Another service may publish events here, but not the bridge's customs status in its name.
+    trades = token_issuer.auth(subject="svc-trades", kind="service", scopes=["internal:call"])
+    forged = await client.post("/internal/events", json=event, headers=trades)
+    assert forged.status_code == 403, forged.text
+    assert "svc-naccs_bridge" in forged.json()["detail"]
     # Nor can the status be written through the form: it is no field of any form.
     smuggled = await client.put(
         f"/api/v1/forms/documents/{si['id']}",
