@@ -4,6 +4,7 @@ master, sending NACCS forms prepared from the trade."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -81,3 +82,46 @@ def sent(
     result: dict[str, Any] = wait_for_send(gateway, user, queued.json()["id"])["result"]
     assert result["accepted"] is True, (code, result)
     return result
+
+
+def item(form: dict[str, Any], key: str, index: int | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = next(
+        i for i in form["items"] if i["key"] == key and i["index"] == index
+    )
+    return found
+
+
+def joined(
+    gateway: httpx.Client,
+    owner: dict[str, str],
+    trade_id: str,
+    guest: dict[str, str],
+    org: str,
+    role: str,
+) -> None:
+    """``org`` invited by the trade's owner in ``role``, and accepting."""
+    invited = gateway.post(
+        f"/api/v1/trades/{trade_id}/participants",
+        json={"org_id": org, "display_name": f"{role} {org[:8]}", "role": role},
+        headers={**owner, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert invited.status_code == 201, invited.text
+    accepted = gateway.post(f"/api/v1/trades/{trade_id}/participants/me/accept", headers=guest)
+    assert accepted.status_code == 200, accepted.text
+
+
+def filled(
+    gateway: httpx.Client,
+    who: dict[str, str],
+    trade_id: str,
+    form_type: str,
+    values: dict[str, Any],
+) -> dict[str, Any]:
+    created = gateway.post(
+        f"/api/v1/forms/trades/{trade_id}/documents",
+        json={"form_type": form_type, "values": values},
+        headers={**who, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert created.status_code == 201, created.text
+    document: dict[str, Any] = created.json()
+    return document

@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from shared.devstack.stack import NACCS_STANDIN, Stack
-from tests.e2e.journey import linked_to_naccs, sent, with_form_rights
+from tests.e2e.journey import filled, item, joined, linked_to_naccs, sent, with_form_rights
 from tests.e2e.test_import_e2e import bearer
 from tests.e2e.test_naccs_e2e import (
     BONDED_AREAS_CSV,
@@ -36,13 +36,7 @@ from tests.e2e.test_naccs_e2e import (
     VESSELS_CSV,
     an_org_admin,
 )
-from tests.e2e.test_naccs_forms_e2e import (
-    BOOKING_CONFIRMATION,
-    SHIPPING_INSTRUCTIONS,
-    filled,
-    item,
-    joined,
-)
+from tests.e2e.test_naccs_forms_e2e import BOOKING_CONFIRMATION, SHIPPING_INSTRUCTIONS
 from tests.e2e.test_notifications_e2e import (
     WEBHOOKS,
     notifications_for_tests,

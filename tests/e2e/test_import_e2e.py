@@ -20,7 +20,14 @@ import httpx
 
 from shared.codes import corporate_number_check_digit
 from shared.devstack.stack import NACCS_STANDIN, Stack
-from tests.e2e.journey import linked_to_naccs, wait_for_send, with_form_rights
+from tests.e2e.journey import (
+    filled,
+    item,
+    joined,
+    linked_to_naccs,
+    wait_for_send,
+    with_form_rights,
+)
 from tests.e2e.test_naccs_e2e import an_org_admin
 
 IMPORTER_BASE = "020001077777"
@@ -140,13 +147,6 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def item(form: dict[str, Any], key: str, index: int | None = None) -> dict[str, Any]:
-    found: dict[str, Any] = next(
-        i for i in form["items"] if i["key"] == key and i["index"] == index
-    )
-    return found
-
-
 def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -155,41 +155,6 @@ def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
             return value
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.2)
-
-
-def joined(
-    gateway: httpx.Client,
-    owner: dict[str, str],
-    trade_id: str,
-    guest: dict[str, str],
-    org: str,
-    role: str,
-) -> None:
-    invited = gateway.post(
-        f"/api/v1/trades/{trade_id}/participants",
-        json={"org_id": org, "display_name": f"{role} {org[:8]}", "role": role},
-        headers={**owner, "Idempotency-Key": str(uuid.uuid4())},
-    )
-    assert invited.status_code == 201, invited.text
-    accepted = gateway.post(f"/api/v1/trades/{trade_id}/participants/me/accept", headers=guest)
-    assert accepted.status_code == 200, accepted.text
-
-
-def filled(
-    gateway: httpx.Client,
-    who: dict[str, str],
-    trade_id: str,
-    form_type: str,
-    values: dict[str, Any],
-) -> dict[str, Any]:
-    created = gateway.post(
-        f"/api/v1/forms/trades/{trade_id}/documents",
-        json={"form_type": form_type, "values": values},
-        headers={**who, "Idempotency-Key": str(uuid.uuid4())},
-    )
-    assert created.status_code == 201, created.text
-    document: dict[str, Any] = created.json()
-    return document
 
 
 def moved_to(gateway: httpx.Client, who: dict[str, str], trade_id: str, status: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from shared.devstack.stack import NACCS_STANDIN, Stack
-from tests.e2e.journey import linked_to_naccs, wait_for_send
+from tests.e2e.journey import filled, item, joined, linked_to_naccs, wait_for_send
 from tests.e2e.test_naccs_e2e import (
     BONDED_AREAS_CSV,
     COMPANIES_CSV,
@@ -68,49 +68,6 @@ SHIPPING_INSTRUCTIONS: dict[str, Any] = {
     "incoterms": "FOB",
     "invoiceNo": "MD-2026-1199",
 }
-
-
-def item(form: dict[str, Any], key: str, index: int | None = None) -> dict[str, Any]:
-    found: dict[str, Any] = next(
-        i for i in form["items"] if i["key"] == key and i["index"] == index
-    )
-    return found
-
-
-def joined(
-    gateway: httpx.Client,
-    owner: dict[str, str],
-    trade_id: str,
-    guest: dict[str, str],
-    org: str,
-    role: str,
-) -> None:
-    """``org`` invited by the trade's owner in ``role``, and accepting."""
-    invited = gateway.post(
-        f"/api/v1/trades/{trade_id}/participants",
-        json={"org_id": org, "display_name": f"{role} {org[:8]}", "role": role},
-        headers={**owner, "Idempotency-Key": str(uuid.uuid4())},
-    )
-    assert invited.status_code == 201, invited.text
-    accepted = gateway.post(f"/api/v1/trades/{trade_id}/participants/me/accept", headers=guest)
-    assert accepted.status_code == 200, accepted.text
-
-
-def filled(
-    gateway: httpx.Client,
-    who: dict[str, str],
-    trade_id: str,
-    form_type: str,
-    values: dict[str, Any],
-) -> dict[str, Any]:
-    created = gateway.post(
-        f"/api/v1/forms/trades/{trade_id}/documents",
-        json={"form_type": form_type, "values": values},
-        headers={**who, "Idempotency-Key": str(uuid.uuid4())},
-    )
-    assert created.status_code == 201, created.text
-    document: dict[str, Any] = created.json()
-    return document
 
 
 def test_ecr_is_prefilled_from_the_booking_and_si_the_participants_filled(
