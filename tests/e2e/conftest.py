@@ -10,6 +10,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,19 +31,28 @@ def otlp_receiver() -> Iterator[OtlpReceiver]:
     receiver.stop()
 
 
+def e2e_stack_options(data_dir: Path, label: str, **overrides: Any) -> StackOptions:
+    """A stack on free ports and its own databases (dropped at the end), beside any other."""
+    settings: dict[str, Any] = {
+        "data_dir": data_dir,
+        "postgres_dir": REPO_ROOT / ".data" / "pg-test",
+        "database_prefix": f"{TEST_DATABASE_PREFIX}_{label}_{os.getpid()}",
+        "recreate_databases": True,
+        "drop_databases_on_stop": True,
+        "environment": "test",
+        "pick_free_ports": True,
+        "log_dir": data_dir / "logs",
+        "upstream_read_timeout_s": 10.0,
+    }
+    settings.update(overrides)
+    return StackOptions(**settings)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, otlp_receiver: OtlpReceiver) -> Iterator[Stack]:
-    data_dir = tmp_path_factory.mktemp("e2e")
-    options = StackOptions(
-        data_dir=data_dir,
-        postgres_dir=REPO_ROOT / ".data" / "pg-test",
-        database_prefix=f"{TEST_DATABASE_PREFIX}_e2e_{os.getpid()}",
-        recreate_databases=True,
-        drop_databases_on_stop=True,
-        environment="test",
-        pick_free_ports=True,
-        log_dir=data_dir / "logs",
-        upstream_read_timeout_s=10.0,
+    options = e2e_stack_options(
+        tmp_path_factory.mktemp("e2e"),
+        "e2e",
         # The whole suite runs traced, exporting over OTLP/HTTP like a deployment would.
         extra_env={
             "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.url,

@@ -32,9 +32,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from shared.devstack.stack import BACKENDS, GATEWAY, REPO_ROOT, Stack, StackOptions
-from shared.testing.plugin import TEST_DATABASE_PREFIX
-from tests.e2e.conftest import sign_with_gateway_key
+from shared.devstack.stack import BACKENDS, GATEWAY, Stack
+from tests.e2e.conftest import e2e_stack_options, sign_with_gateway_key
 from tests.e2e.test_notifications_e2e import serving, wait_for
 
 REPLICAS = 2
@@ -51,17 +50,9 @@ WEBHOOKS = "/api/v1/notifications/webhooks"
 
 @pytest.fixture(scope="module")
 def replicated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    data_dir = tmp_path_factory.mktemp("replicas")
-    options = StackOptions(
-        data_dir=data_dir,
-        postgres_dir=REPO_ROOT / ".data" / "pg-test",
-        database_prefix=f"{TEST_DATABASE_PREFIX}_rep_{os.getpid()}",
-        recreate_databases=True,
-        drop_databases_on_stop=True,
-        environment="test",
-        pick_free_ports=True,
-        log_dir=data_dir / "logs",
-        upstream_read_timeout_s=10.0,
+    options = e2e_stack_options(
+        tmp_path_factory.mktemp("replicas"),
+        "rep",
         replicas=REPLICAS,
         extra_env={
             # A killed relay's leases run out within the test, and relays poll briskly.
