@@ -517,7 +517,10 @@ class UpstreamProxy:
                 if not exc.got_response_bytes and repeats_left > 0 and _may_repeat(scope, body):
                     repeats_left -= 1
                     if conn.reused:
-                        continue  # a fresh connection to the same replica
+                        # A fresh connection to the same replica, not another pooled one: if the
+                        # replica died, the pool's other idle connections died with it.
+                        pool.drop_idle()
+                        continue
                     other = group.untried(tried, asyncio.get_running_loop().time())
                     if other is not None and other.pool is not None:
                         replica, pool = other, other.pool

@@ -408,6 +408,14 @@ class UpstreamPool:
         else:
             self._drop(conn)
 
+    def drop_idle(self) -> None:
+        """Forget every idle connection: one of them was found closed by a process that went away,
+        and the others, opened to the same process, are as dead even if their close has not been
+        read yet. The next request opens a fresh connection (refused at once if nobody listens)."""
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            self._drop(conn)
+
     def _drop(self, conn: Connection) -> None:
         if not conn.dropped:
             conn.dropped = True

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.proxy import UpstreamProxy
+from gateway.upstream_http import UpstreamPool
 from shared.devstack.stack import free_port
 from shared.testing.tokens import TestIssuer
 
@@ -270,3 +271,33 @@ class TestRequestsThatReachedAReplica:
             )
         assert response.status_code == 200
         assert dying_first[1].seen == ["POST /api/v1/svc/create"]
+
+
+async def test_a_closed_pooled_connection_takes_the_pools_other_idle_ones_with_it() -> None:
+    """A replica killed with several idle keep-alive connections: after one is found closed, the
+    next try opens a fresh connection instead of meeting the other dead ones one by one."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # keep the connection open until the pool closes it
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pool = UpstreamPool(f"http://127.0.0.1:{port}", limit=4, connect_timeout_s=1, read_timeout_s=1)
+    try:
+        opened = [await pool.acquire() for _ in range(3)]
+        for conn in opened:
+            conn.complete, conn.keep_alive = True, True
+            pool.release(conn, reusable=True)
+        assert len(pool._idle) == 3
+        pool.drop_idle()
+        assert pool._idle == []
+        assert pool._open == 0
+        fresh = await pool.acquire()
+        assert fresh.reused is False
+        assert pool.connections_opened == 4
+        pool.release(fresh, reusable=False)
+    finally:
+        await pool.close()
+        server.close()
+        await server.wait_closed()
