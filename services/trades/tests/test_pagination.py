@@ -122,6 +122,34 @@ class TestKeysetPagination:
         ).json()
         assert len(drafts["items"]) == 2
 
+    async def test_several_statuses_merge_newest_first_across_pages(
+        self, client: httpx.AsyncClient, create_trade: Any, make_org: Any, etag: Any
+    ) -> None:
+        # Several statuses are one ordered scan per status, merged: the pages must still be one
+        # newest-first sequence, each trade once (also when a status is repeated in the query).
+        owner = make_org("owner")
+        path = ("draft", "booked", "documents")
+        expected = []
+        for n in range(10):
+            trade = await create_trade(owner)
+            target = path[n % 3]
+            for status in path[1 : path.index(target) + 1]:
+                moved = await client.post(
+                    f"/api/v1/trades/{trade['id']}/status",
+                    json={"status": status},
+                    headers={**owner.headers, "If-Match": await etag(trade["id"], owner)},
+                )
+                assert moved.status_code == 200, moved.text
+            if target != "draft":
+                expected.append(trade["id"])
+        pages = await all_pages(
+            client,
+            owner.headers,
+            {"status": ["documents", "booked", "documents"], "direction": "export", "limit": 3},
+        )
+        assert [i for page in pages for i in page] == list(reversed(expected))
+        assert [len(page) for page in pages] == [3, 3]
+
     async def test_status_filter_follows_status_changes_for_every_participant(
         self,
         client: httpx.AsyncClient,
@@ -254,6 +282,24 @@ class TestListingPlan:
             row[0] for row in await connection.exec_driver_sql(f"EXPLAIN {compiled}", tuple(params))
         )
         assert "ix_trade_participant_org_etd" in plan, plan
+        assert "Seq Scan" not in plan, plan
+        # ... and only the window's keys are sorted: no trade is read before the page is cut.
+        assert "Index Only Scan using ix_trade_participant_org_etd" in plan, plan
+        # Two statuses: one ordered scan per status, merged, never sorted (every trade here is a
+        # draft, so the draft branch may as well walk the plain listing).
+        statement = trade_list_statement(
+            org_id=org, filters=TradeFilters(statuses=["customs", "draft"]), after=None, limit=51
+        )
+        compiled = statement.compile(
+            dialect=db_session.bind.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        params = [compiled.params[name] for name in compiled.positiontup or ()]
+        plan = "\n".join(
+            row[0] for row in await connection.exec_driver_sql(f"EXPLAIN {compiled}", tuple(params))
+        )
+        assert "Merge Append" in plan, plan
+        assert "ix_trade_participant_org_status_listing" in plan, plan
+        assert "Sort" not in plan.replace("Sort Key", ""), plan
         assert "Seq Scan" not in plan, plan
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -119,14 +120,27 @@ def prefix_tsquery(text: str) -> str | None:
     return " & ".join(f"{token}:*" for token in tokens) or None
 
 
-def _trade_conditions(org_id: str, filters: TradeFilters) -> list[ColumnElement[bool]]:
+def _participant_conditions(filters: TradeFilters) -> list[ColumnElement[bool]]:
+    """Filters answered by the caller's own participant row, whose copies of the trade's status,
+    ETD and creation time the triggers of trades0006/0007 keep equal to the trade's."""
     f = filters
     conditions: list[ColumnElement[bool]] = []
-    if f.statuses:
-        conditions.append(Trade.status.in_(f.statuses))
-        # The participant row's copy of the status: lets ix_trade_participant_org_status_listing
-        # find the organisation's trades in these statuses without visiting the others.
-        conditions.append(Participant.trade_status.in_(f.statuses))
+    if f.etd_from:
+        conditions.append(Participant.trade_etd >= f.etd_from)
+    if f.etd_to:
+        conditions.append(Participant.trade_etd <= f.etd_to)
+    if f.created_from:
+        conditions.append(Participant.trade_created_at >= f.created_from)
+    if f.created_to:
+        conditions.append(Participant.trade_created_at < f.created_to)
+    return conditions
+
+
+def _trade_conditions(org_id: str, filters: TradeFilters) -> list[ColumnElement[bool]]:
+    """Filters on the trade's own columns: the list joins ``trade`` before it limits only when
+    there is one."""
+    f = filters
+    conditions: list[ColumnElement[bool]] = []
     if f.direction:
         conditions.append(Trade.direction == f.direction)
     if f.vessel_call_sign:
@@ -135,22 +149,10 @@ def _trade_conditions(org_id: str, filters: TradeFilters) -> list[ColumnElement[
         conditions.append(Trade.vessel_name.ilike(f.vessel_name))
     if f.voyage_no:
         conditions.append(Trade.voyage_no == f.voyage_no)
-    # ETD on the trade and on the participant row's copy (ix_trade_participant_org_etd): the
-    # organisation's trades in the window come from one range scan, not a walk from the newest.
-    if f.etd_from:
-        conditions.append(Trade.etd >= f.etd_from)
-        conditions.append(Participant.trade_etd >= f.etd_from)
-    if f.etd_to:
-        conditions.append(Trade.etd <= f.etd_to)
-        conditions.append(Participant.trade_etd <= f.etd_to)
     if f.eta_from:
         conditions.append(Trade.eta >= f.eta_from)
     if f.eta_to:
         conditions.append(Trade.eta <= f.eta_to)
-    if f.created_from:
-        conditions.append(Participant.trade_created_at >= f.created_from)
-    if f.created_to:
-        conditions.append(Participant.trade_created_at < f.created_to)
     if f.bl_no:
         conditions.append(Trade.bl_no == f.bl_no)
     if f.booking_no:
@@ -192,21 +194,58 @@ def trade_list_statement(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> Select[tuple[Trade]]:
-    """The caller's trades, newest first, as a keyset scan of ``ix_trade_participant_org_listing``."""
-    statement = (
-        select(Trade)
-        .join(Participant, Participant.trade_id == Trade.id)
-        .where(Participant.org_id == org_id, Participant.status == "active")
-        .where(*_trade_conditions(org_id, filters))
-        .order_by(Participant.trade_created_at.desc(), Participant.trade_id.desc())
-        .limit(limit)
-    )
-    if after is not None:
-        statement = statement.where(
-            tuple_(Participant.trade_created_at, Participant.trade_id)
-            < tuple_(literal(after[0]), literal(after[1]))
+    """The caller's trades, newest first: the page's keys from the caller's participant rows, then
+    only those trades.
+
+    The keys come from one ordered scan of a listing index of ``trade_participant`` and stop at
+    ``limit``; ``trade`` is joined before the limit only for filters on its own columns. Selecting
+    whole trades in the same query instead made PostgreSQL fetch and join every trade in an ETD
+    window (thousands at a million trades) to sort them for one page. Several statuses are one
+    ordered scan per status merged (``UNION ALL`` under the outer ``ORDER BY … LIMIT``: a Merge
+    Append), because a btree scan with ``trade_status IN (…)`` returns rows in status order, so
+    PostgreSQL otherwise read all of the organisation's rows in those statuses and sorted them.
+    """
+    trade_conditions = _trade_conditions(org_id, filters)
+    participant_conditions = _participant_conditions(filters)
+
+    def keys(statuses: Sequence[str]) -> Select[tuple[datetime, uuid.UUID]]:
+        statement = select(
+            Participant.trade_created_at.label("created_at"), Participant.trade_id
+        ).where(Participant.org_id == org_id, Participant.status == "active")
+        if len(statuses) == 1:
+            statement = statement.where(Participant.trade_status == statuses[0])
+        elif statuses:
+            statement = statement.where(Participant.trade_status.in_(statuses))
+        statement = statement.where(*participant_conditions)
+        if trade_conditions:
+            statement = statement.join(Trade, Trade.id == Participant.trade_id).where(
+                *trade_conditions
+            )
+        if after is not None:
+            statement = statement.where(
+                tuple_(Participant.trade_created_at, Participant.trade_id)
+                < tuple_(literal(after[0]), literal(after[1]))
+            )
+        return statement.order_by(
+            Participant.trade_created_at.desc(), Participant.trade_id.desc()
+        ).limit(limit)
+
+    statuses = sorted(set(filters.statuses))
+    if len(statuses) > 1:
+        merged = union_all(*(keys([status]) for status in statuses)).subquery("merged")
+        page = (
+            select(merged)
+            .order_by(merged.c.created_at.desc(), merged.c.trade_id.desc())
+            .limit(limit)
+            .subquery("page")
         )
-    return statement
+    else:
+        page = keys(statuses).subquery("page")
+    return (
+        select(Trade)
+        .join(page, Trade.id == page.c.trade_id)
+        .order_by(page.c.created_at.desc(), page.c.trade_id.desc())
+    )
 
 
 async def list_trades(
