@@ -18,6 +18,7 @@ import json
 import math
 import os
 import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -65,6 +66,19 @@ def booted() -> Iterator[Stack]:
     finally:
         stack.stop()
         signal.signal(signal.SIGTERM, previous)
+
+
+def service_tree_at(rev: str, service: str, into: Path) -> Path:
+    """``services/<service>`` as it was at ``rev`` (``git archive``), to put first on a restarted
+    process's ``PYTHONPATH``: the "before" of a before/after in the same run."""
+    archive = subprocess.run(
+        ["git", "archive", rev, f"services/{service}"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "services" / service
 
 
 def raise_connection_limit(options: StackOptions) -> None:

@@ -25,13 +25,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import asyncpg
 
-from bench.api_system import latency_summary, participant_token
+from bench.api_system import latency_summary, participant_token, service_tree_at
+from bench.full_stack import restart_with
 from bench.gateway_hop import process_group_cpu_s
 from shared.devstack.stack import BACKENDS, Stack
 
@@ -115,7 +118,8 @@ FROM shaped
 LIST_INDEXES = {
     "ix_trade_participant_org_status_listing": "(org_id, trade_status, trade_created_at DESC, "
     "trade_id DESC) WHERE status = 'active'",
-    "ix_trade_participant_org_etd": "(org_id, trade_etd) WHERE status = 'active'",
+    "ix_trade_participant_org_etd": "(org_id, trade_etd) INCLUDE (trade_created_at, trade_id) "
+    "WHERE status = 'active'",
 }
 CREATE_LIST_INDEXES = [
     f"CREATE INDEX IF NOT EXISTS {name} ON trade_participant {definition}"
@@ -272,6 +276,20 @@ def summarise(walks: dict[str, list[list[dict[str, Any]]]]) -> tuple[dict[str, A
     return per_walk, sorted(every)
 
 
+def _measured_walks(
+    stack: Stack, token: str, walks: dict[str, list[tuple[str, str]]], rounds: int
+) -> tuple[dict[str, Any], list[float], dict[str, float]]:
+    """The walks' pages and the CPU the gateway and trades process groups spent per page."""
+    groups = {name: stack.processes[name].process.pid for name in ("gateway", "trades")}
+    cpu_before = {name: process_group_cpu_s(pgid) for name, pgid in groups.items()}
+    per_walk, every = summarise(asyncio.run(_walks(stack.gateway_url, token, walks, rounds)))
+    cpu_ms_per_page = {
+        name: round((process_group_cpu_s(pgid) - cpu_before[name]) * 1000 / max(1, len(every)), 2)
+        for name, pgid in groups.items()
+    }
+    return per_walk, every, cpu_ms_per_page
+
+
 def run(stack: Stack, *, rounds: int = 3) -> dict[str, Any]:
     count = int(os.environ.get("BENCH_TRADES", "1000000"))
     database_url = trades_database_url(stack)
@@ -299,13 +317,26 @@ def run(stack: Stack, *, rounds: int = 3) -> dict[str, Any]:
         before["index_build_seconds"] = round(build_s, 1)
     else:
         asyncio.run(_sql(database_url, *CREATE_LIST_INDEXES))
-    groups = {name: stack.processes[name].process.pid for name in ("gateway", "trades")}
-    cpu_before = {name: process_group_cpu_s(pgid) for name, pgid in groups.items()}
-    per_walk, every = summarise(asyncio.run(_walks(stack.gateway_url, token, walks, rounds)))
-    cpu_ms_per_page = {
-        name: round((process_group_cpu_s(pgid) - cpu_before[name]) * 1000 / max(1, len(every)), 2)
-        for name, pgid in groups.items()
-    }
+    code_before: dict[str, Any] | None = None
+    baseline_rev = os.environ.get("BENCH_TRADES_BASELINE_REV") or None
+    if baseline_rev:
+        # The same walks, same data and indexes, with the trades service of another revision.
+        with tempfile.TemporaryDirectory(prefix="minato-bench-trades-") as tree_dir:
+            tree = service_tree_at(baseline_rev, "trades", Path(tree_dir))
+            pythonpath = os.pathsep.join(p for p in (str(tree), os.environ.get("PYTHONPATH")) if p)
+            restart_with(stack, "trades", {"PYTHONPATH": pythonpath})
+            try:
+                old_walks, old_every, old_cpu = _measured_walks(stack, token, walks, rounds)
+            finally:
+                restart_with(stack, "trades", {})
+        code_before = {
+            "rev": baseline_rev,
+            "walks": old_walks,
+            "overall": latency_summary(old_every),
+            "cpu_ms_per_page": old_cpu,
+            "latencies_ms": old_every,
+        }
+    per_walk, every, cpu_ms_per_page = _measured_walks(stack, token, walks, rounds)
     overall = latency_summary(every)
     return {
         "scenario": "trade_list",
@@ -317,6 +348,7 @@ def run(stack: Stack, *, rounds: int = 3) -> dict[str, Any]:
         "rounds": rounds,
         "filters": {name: dict(params) for name, params in walks.items()},
         "before_list_indexes": before,
+        "before_code": code_before,
         "walks": per_walk,
         "overall": overall,
         "cpu_ms_per_page": cpu_ms_per_page,
@@ -368,6 +400,24 @@ def markdown(result: dict[str, Any]) -> list[str]:
         + ".",
         "",
     ]
+    code_before = result.get("before_code")
+    if code_before:
+        lines += [
+            f"Before, the trades service of `{code_before['rev']}` (same run, same data and "
+            f"indexes, {result['rounds']} rounds): p99 {code_before['overall']['p99_ms']:.1f} ms, "
+            f"p50 {code_before['overall']['p50_ms']:.1f} ms over "
+            f"{code_before['overall']['count']:.0f} pages; CPU per page "
+            + ", ".join(
+                f"{name} {ms:.1f} ms" for name, ms in code_before["cpu_ms_per_page"].items()
+            )
+            + ". Per filter, p99 ms before → after: "
+            + "; ".join(
+                f"{name} {row['p99_ms']:.1f} → {result['walks'][name]['p99_ms']:.1f}"
+                for name, row in code_before["walks"].items()
+            )
+            + ".",
+            "",
+        ]
     if before.get("overall"):
         lines += [
             f"Before (trades0006/0007's indexes dropped, same run, one round): p99 "
