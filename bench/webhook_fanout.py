@@ -14,6 +14,9 @@ verified) and duplicate deliveries, bad signatures, the intake's events/s, and t
 process's CPU per delivery. ``BENCH_WEBHOOK_BASELINE_REV=<git rev>`` also runs that revision's
 ``services/notifications`` (restarted in the same system, same endpoints) for a before/after in one run;
 ``BENCH_WEBHOOK_BASELINE_TREE=DIR`` takes it from ``DIR/services/notifications`` instead.
+``BENCH_WEBHOOK_PYSPY=PREFIX`` records py-spy (200 Hz, speedscope, ``--subprocesses``) on the
+notifications process during each variant's burst, to ``PREFIX-<variant>.json``; CPU per delivery is
+then inflated by the sampling, so compare profiles with profiles.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -142,6 +146,7 @@ def burst(
     hook_paths: list[str],
     events: int,
     concurrency: int,
+    pyspy: str | None = None,
 ) -> dict[str, Any]:
     notifications = stack.processes["notifications"]
     intake = notifications.url + "/internal/events"
@@ -154,11 +159,35 @@ def burst(
 
     batch = [schedule_event(orgs, i) for i in range(events)]
     expected = events * len(hook_paths)
+    spy = None
+    if pyspy:
+        spy = subprocess.Popen(
+            [
+                str(REPO_ROOT / ".venv/bin/py-spy"),
+                "record",
+                "--pid",
+                str(notifications.process.pid),
+                "--subprocesses",
+                "--rate",
+                "200",
+                "--format",
+                "speedscope",
+                "--output",
+                pyspy,
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(1)
     cpu_before = process_group_cpu_s(notifications.process.pid)
     published_at = time.time()
     intake_result = asyncio.run(publish(intake, token, batch, concurrency))
     stats = wait_for_deliveries(receiver, expected)
     cpu_s = process_group_cpu_s(notifications.process.pid) - cpu_before
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
 
     wanted = {str(e["id"]) for e in batch}
     seen = {path: set(stats["ids"].get(path, [])) for path in hook_paths}
@@ -212,6 +241,7 @@ def run(
     endpoints = endpoints or int(os.environ.get("BENCH_WEBHOOK_ENDPOINTS", "40"))
     baseline_rev = baseline_rev or os.environ.get("BENCH_WEBHOOK_BASELINE_REV") or None
     concurrency = int(os.environ.get("BENCH_WEBHOOK_PUBLISHERS", "16"))
+    pyspy = os.environ.get("BENCH_WEBHOOK_PYSPY") or None
     tree_dir = Path(tempfile.mkdtemp(prefix="minato-bench-notifications-"))
     try:
         with (
@@ -258,6 +288,7 @@ def run(
                         hook_paths=hook_paths,
                         events=events,
                         concurrency=concurrency,
+                        pyspy=f"{pyspy}-baseline.json" if pyspy else None,
                     ),
                 }
                 restart_with(stack, "notifications", {})
@@ -268,6 +299,7 @@ def run(
                 hook_paths=hook_paths,
                 events=events,
                 concurrency=concurrency,
+                pyspy=f"{pyspy}-current.json" if pyspy else None,
             )
     finally:
         shutil.rmtree(tree_dir, ignore_errors=True)
