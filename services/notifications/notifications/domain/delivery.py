@@ -18,10 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
-import httpx
 import orjson
 import structlog
 from sqlalchemy import delete, insert, select, text, update
@@ -54,6 +53,12 @@ from notifications.domain.runtime import Runtime
 from notifications.domain.secrets import SecretBox
 from notifications.domain.signing import webhook_headers
 from notifications.domain.ssrf import Target, UnsafeUrl, check_target
+from notifications.domain.webhook_http import (
+    WebhookHttpClient,
+    WebhookHttpError,
+    WebhookTimeout,
+    request_target,
+)
 from notifications.domain.webhooks import active_secrets
 
 log = structlog.get_logger("notifications.dispatcher")
@@ -65,17 +70,18 @@ THROTTLE_STATUSES = frozenset({429, 503})
 # inbound_messages (migration notifications0006): wakes every replica's dispatcher at once. Only a hint:
 # the poll interval still bounds the delay of anything whose notification was missed.
 DISPATCH_CHANNEL = "notifications_dispatch"
+# Batches of deliveries one dispatcher pass sends before it turns to mail and partner forwarding.
+DELIVERY_BATCHES_PER_PASS = 20
 
 
-def make_delivery_http_client(settings: Settings) -> httpx.AsyncClient:
-    """Outbound client for partner endpoints: tight timeouts, no redirects, no proxies from env."""
-    return httpx.AsyncClient(
-        follow_redirects=False,
-        trust_env=False,
-        timeout=httpx.Timeout(
-            settings.webhook_timeout_s, connect=settings.webhook_connect_timeout_s
-        ),
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+def make_delivery_http_client(settings: Settings) -> WebhookHttpClient:
+    """Outbound client for partner endpoints: pinned addresses, tight timeouts, no redirects, no
+    proxies, at most ``RESPONSE_EXCERPT_BYTES`` of an answer read (``webhook_http``)."""
+    return WebhookHttpClient(
+        timeout_s=settings.webhook_timeout_s,
+        connect_timeout_s=settings.webhook_connect_timeout_s,
+        max_body_bytes=RESPONSE_EXCERPT_BYTES,
+        max_idle_per_target=max(20, settings.dispatcher_concurrency),
     )
 
 
@@ -107,6 +113,7 @@ class ClaimedDelivery:
     attempt_number: int
     endpoint: WebhookEndpoint
     event: Event
+    lease_expires_at: datetime | None = None
 
 
 def retry_delay_s(
@@ -167,21 +174,10 @@ def webhook_body(event: Event, *, max_bytes: int, public_base_url: str) -> bytes
     return orjson.dumps(payload)
 
 
-def pinned_request(target: Target) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """URL with the checked address in place of the name, plus the Host header and TLS SNI name."""
+def pinned_request(target: Target) -> tuple[str, str]:
+    """The checked address to connect to (never resolved again) and the request target."""
     parts = urlsplit(target.url)
-    address = target.pinned_address.split("%", 1)[0]
-    host_in_url = f"[{address}]" if ":" in address else address
-    netloc = f"{host_in_url}:{target.port}"
-    url = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-    default_port = 443 if parts.scheme == "https" else 80
-    host_header = target.host if ":" not in target.host else f"[{target.host}]"
-    if target.port != default_port:
-        host_header = f"{host_header}:{target.port}"
-    extensions: dict[str, Any] = {}
-    if parts.scheme == "https":
-        extensions["sni_hostname"] = target.host
-    return url, {"host": host_header}, extensions
+    return target.pinned_address, request_target(parts.path, parts.query)
 
 
 class Dispatcher:
@@ -191,7 +187,7 @@ class Dispatcher:
         *,
         settings: Settings,
         runtime: Runtime,
-        http: httpx.AsyncClient,
+        http: WebhookHttpClient,
         secret_box: SecretBox,
         mailer: Mailer,
         forms: FormsGateway,
@@ -343,34 +339,83 @@ class Dispatcher:
                 attempt_number=row.attempt_count + 1,
                 endpoint=endpoints[row.endpoint_id],
                 event=events[row.event_id],
+                lease_expires_at=lease_until,
             )
             for row in rows
         ]
 
     async def deliver_due(self) -> int:
-        claimed = await self.claim_deliveries()
-        if not claimed:
-            return 0
+        """Send what is due, a batch at a time, overlapped: while one batch is being sent the next
+        is claimed and the previous one recorded. Stops when nothing more is due, or after
+        ``DELIVERY_BATCHES_PER_PASS`` batches so that mail and partner forwarding get their turn."""
         semaphore = asyncio.Semaphore(self.settings.dispatcher_concurrency)
+        total = 0
+        recording: asyncio.Task[None] | None = None
+        claimed = await self.claim_deliveries()
+        try:
+            for batch_number in range(1, DELIVERY_BATCHES_PER_PASS + 1):
+                if not claimed:
+                    break
+                total += len(claimed)
+                sending = asyncio.ensure_future(self._send_batch(claimed, semaphore))
+                claiming = (
+                    asyncio.ensure_future(self.claim_deliveries())
+                    if batch_number < DELIVERY_BATCHES_PER_PASS
+                    else None
+                )
+                try:
+                    outcomes = await sending
+                except BaseException:
+                    if claiming is not None:
+                        claiming.cancel()
+                    raise
+                if recording is not None:
+                    await recording
+                recording = asyncio.ensure_future(self._record_batch(outcomes, semaphore))
+                claimed = await claiming if claiming is not None else []
+        finally:
+            if recording is not None:
+                await recording
+        return total
 
-        async def attempt(delivery: ClaimedDelivery) -> AttemptResult:
+    async def _send_batch(
+        self, claimed: list[ClaimedDelivery], semaphore: asyncio.Semaphore
+    ) -> list[tuple[ClaimedDelivery, AttemptResult]]:
+        bodies: dict[uuid.UUID, bytes] = {}  # an event's payload, once per batch
+        # An attempt must end (connect and answer timeouts) while the lease still holds; otherwise
+        # another worker may take the delivery meanwhile and send it too.
+        needed = timedelta(
+            seconds=self.settings.webhook_timeout_s + self.settings.webhook_connect_timeout_s
+        )
+
+        async def attempt(delivery: ClaimedDelivery) -> AttemptResult | None:
             async with semaphore:
-                return await self.attempt(delivery)
+                expires = delivery.lease_expires_at
+                if expires is not None and expires - self.runtime.now() < needed:
+                    # Left alone: the lease expires and the next claim (ours or another's) takes it.
+                    log.info("delivery_lease_too_short", delivery_id=str(delivery.id))
+                    return None
+                return await self.attempt(delivery, bodies)
 
+        results = await asyncio.gather(*(attempt(d) for d in claimed))
+        return [(d, r) for d, r in zip(claimed, results, strict=True) if r is not None]
+
+    async def _record_batch(
+        self, outcomes: list[tuple[ClaimedDelivery, AttemptResult]], semaphore: asyncio.Semaphore
+    ) -> None:
         async def record_failure(delivery: ClaimedDelivery, result: AttemptResult) -> None:
             async with semaphore:
                 await self.record(delivery, result)
 
-        results = await asyncio.gather(*(attempt(d) for d in claimed))
-        outcomes = list(zip(claimed, results, strict=True))
         # Successes, the common case, are written together: a transaction per delivery was most of
         # the dispatcher's time (bench/webhook_fanout.py). Failures keep their own transaction (retry
         # schedule, disabling the endpoint).
         await self.record_delivered([(d, r) for d, r in outcomes if r.succeeded])
         await asyncio.gather(*(record_failure(d, r) for d, r in outcomes if not r.succeeded))
-        return len(claimed)
 
-    async def attempt(self, delivery: ClaimedDelivery) -> AttemptResult:
+    async def attempt(
+        self, delivery: ClaimedDelivery, bodies: dict[uuid.UUID, bytes] | None = None
+    ) -> AttemptResult:
         endpoint, event = delivery.endpoint, delivery.event
         started = time.perf_counter()
 
@@ -389,41 +434,40 @@ class Dispatcher:
         except UnsafeUrl as exc:
             return AttemptResult(False, None, f"refused target: {exc}"[:300], None, elapsed_ms())
         now = self.runtime.now()
-        body = webhook_body(
-            event,
-            max_bytes=self.settings.webhook_max_payload_bytes,
-            public_base_url=self.settings.public_base_url,
-        )
+        body = bodies.get(event.id) if bodies is not None else None
+        if body is None:
+            body = webhook_body(
+                event,
+                max_bytes=self.settings.webhook_max_payload_bytes,
+                public_base_url=self.settings.public_base_url,
+            )
+            if bodies is not None:
+                bodies[event.id] = body
         headers = webhook_headers(
             active_secrets(endpoint, self.box, now), str(event.id), int(now.timestamp()), body
         )
-        url, host_header, extensions = pinned_request(target)
+        address, request_path = pinned_request(target)
         try:
-            async with self.http.stream(
-                "POST",
-                url,
-                content=body,
-                headers={**headers, **host_header},
-                extensions=extensions,
-            ) as response:
-                excerpt = bytearray()
-                async for chunk in response.aiter_bytes():
-                    excerpt.extend(chunk)
-                    if len(excerpt) >= RESPONSE_EXCERPT_BYTES:
-                        break
-                status = response.status_code
-                retry_after = (
-                    parse_retry_after(response.headers.get("retry-after"), now)
-                    if status in THROTTLE_STATUSES
-                    else None
-                )
-        except httpx.TimeoutException:
+            response = await self.http.post(
+                scheme=target.scheme,
+                address=address,
+                port=target.port,
+                host=target.host,
+                target=request_path,
+                headers=headers.items(),
+                body=body,
+            )
+        except WebhookTimeout:
             return AttemptResult(False, None, "timeout", None, elapsed_ms())
-        except httpx.HTTPError as exc:
+        except (WebhookHttpError, ValueError) as exc:
             return AttemptResult(
                 False, None, f"{type(exc).__name__}: {exc}"[:300], None, elapsed_ms()
             )
-        text_excerpt = bytes(excerpt[:RESPONSE_EXCERPT_BYTES]).decode("utf-8", "replace")
+        status = response.status
+        retry_after = (
+            parse_retry_after(response.retry_after, now) if status in THROTTLE_STATUSES else None
+        )
+        text_excerpt = response.body[:RESPONSE_EXCERPT_BYTES].decode("utf-8", "replace")
         # Redirects are failures (never followed): the partner must register the final URL.
         return AttemptResult(
             200 <= status < 300,
