@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from pydantic import BaseModel
+
 from naccs_bridge.domain.bundle import TradeBundle
 from naccs_bridge.domain.charset import (
     Charset,
@@ -374,6 +376,22 @@ def prefill(
 ) -> NaccsForm:
     """Fill a business code's form from the trade bundle (see the module docstring), with the map's plan
     compiled once (:func:`compile_plan`); the same form as :func:`reference_prefill`."""
+    plan = _PLANS.get(field_map)
+    form = plan.generated.fill(_PlanRun(plan, bundle, config, charset))
+    if form is None:  # a value the deferred character check refuses: the plan, in order, reports it
+        form = _PlanRun(plan, bundle, config, charset).fill()
+    return form
+
+
+def interpreted_prefill(
+    field_map: FieldMap,
+    bundle: TradeBundle,
+    config: PrefillConfig,
+    *,
+    charset: Charset = Charset.SHIFT_JIS,
+) -> NaccsForm:
+    """:func:`prefill` by the compiled plan interpreted item by item, without the generated function
+    (the fallback of the generated code; tests compare all three with :func:`reference_prefill`)."""
     return _PlanRun(_PLANS.get(field_map), bundle, config, charset).fill()
 
 
@@ -435,6 +453,8 @@ class _GroupPlan:
 class _Plan:
     field_map: FieldMap
     layout: tuple[_ItemPlan | _GroupPlan, ...]
+    # the layout written out as one Python function (see "generated code" below)
+    generated: _GeneratedFill
 
 
 def _walk(current: Any, steps: tuple[tuple[str, int], ...]) -> Any:
@@ -546,7 +566,8 @@ def compile_plan(field_map: FieldMap) -> _Plan:
                 one_blank_repeat=any(m.normally_filled or m.presence == "M" for m in members),
             )
         )
-    return _Plan(field_map=field_map, layout=tuple(layout))
+    frozen = tuple(layout)
+    return _Plan(field_map=field_map, layout=frozen, generated=_generate_fill(field_map, frozen))
 
 
 _PLANS: FieldMapPlans[_Plan] = FieldMapPlans(compile_plan)
@@ -726,6 +747,325 @@ class _PlanRun(_Engine):
         fields["provenance"] = provenance
         fields["needs_person"] = missing or not valid
         return construct_trusted(FilledItem, set(_FILLED_FIELDS), fields)
+
+
+# ---------------------------------------------------------------------------------------- generated code
+#
+# The plan above is still interpreted: for every item Python walks the sources, tests their kinds and reads
+# their fields. Here the same decisions are written out once per map as the source of one function
+# (``compile``d and cached with the plan), so a telegram runs straight-line code: one block per item, the
+# sources in order with their path steps, rule, transforms and provenance as constants, the entry key, the
+# fit check and the ``FilledItem`` fields in place. It does what :meth:`_PlanRun.fill` does, in the same
+# order, calling the same transforms, rules and reference code for the rare paths (a person's entry, a value
+# that must be cut or is refused, a failing source, too many repeats), with one change of order: the
+# character check of ASCII values that fit their width is made for all of them at once at the end (one
+# regex search per item class instead of one per value). Should that search find a refused character, the
+# generated function returns None and the plan is run instead, which reports it where it belongs.
+
+# the slots of a pydantic model (``construct_trusted`` without a call and its ``object.__setattr__`` lookups)
+_SET_DICT = BaseModel.__dict__["__dict__"].__set__
+_SET_FIELDS_SET = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
+_SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
+# values written as literals in the generated source; anything else is passed as a named constant
+_LITERAL_TYPES = (str, int, bool, type(None))
+
+
+@dataclass(frozen=True, slots=True)
+class _GeneratedFill:
+    fill: Callable[[_PlanRun], NaccsForm | None]
+    source: str  # the generated Python, for reading and debugging
+
+
+class _Writer:
+    """Lines of generated Python with their indentation, and the objects they refer to by name."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.depth = 1
+        self.namespace: dict[str, Any] = {}
+        self.roots: dict[str, str] = {}  # bundle part -> local variable
+        self.patterns: dict[int, tuple[str, str]] = {}  # id(refused) -> (list name, pattern name)
+
+    def __call__(self, line: str) -> None:
+        self.lines.append("    " * self.depth + line)
+
+    def value(self, value: Any, hint: str = "c") -> str:
+        """``value`` as an expression: a literal, or the name of a constant."""
+        if type(value) in _LITERAL_TYPES:
+            return repr(value)
+        name = f"_{hint}{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def root(self, part: str) -> str:
+        if part not in self.roots:
+            self.roots[part] = f"root_{len(self.roots)}"
+        return self.roots[part]
+
+    def deferred(self, refused: Callable[[str], re.Match[str] | None]) -> str:
+        """The list collecting the ASCII values this check refuses or passes, checked at the end."""
+        key = id(getattr(refused, "__self__", refused))  # the pattern; each plan has its own method
+        if key not in self.patterns:
+            number = len(self.patterns)
+            self.patterns[key] = (f"deferred_{number}", self.value(refused, "refused"))
+        return self.patterns[key][0]
+
+
+def _emit_raw(w: _Writer, source: _SourcePlan) -> None:
+    """``raw``: the source's value before transforms (``fails`` on a rule that fails)."""
+    kind = source.kind
+    if source.root is not None or source.relative:
+        if source.relative:
+            base = "row"
+        else:
+            base = w.root(source.root or "")
+            w(f"if {base} is _UNREAD:")
+            w(f"    {base} = tree.get({source.root!r})")
+        steps = w.value(source.steps, "steps")
+        walk = f"_walk({base}, {steps}) if {base} is not None else None" if source.steps else base
+        if source.key is not None:  # SI.bookingNo, @.code: most paths
+            w(f"raw = {base}.get({source.key!r}) if type({base}) is dict else {walk}")
+        else:
+            w(f"raw = {walk}")
+    elif kind is SourceKind.CONST:
+        w(f"raw = {source.argument!r}")
+    elif kind is SourceKind.CONFIG:
+        w(f"raw = getattr(config, {source.argument!r}, None)")
+    else:  # a rule; an unknown name raises KeyError when read, as in the reference
+        rule = w.value(RULES[source.argument], "rule") if source.argument in RULES else None
+        w("try:")
+        w(f"    raw = {rule or f'RULES[{source.argument!r}]'}(ctx)")
+        w("except TransformFailed as exc:")
+        w("    if fails is None:")
+        w("        fails = []")
+        w(f'    fails.append({source.label!r} + f": {{exc.reason}}")')
+        w("    raw = None")
+
+
+def _emit_source(w: _Writer, source: _SourcePlan, in_group: bool) -> None:
+    """Sets ``value`` and ``prov`` when the source gives a value (the caller tests ``prov is None``)."""
+    _emit_raw(w, source)
+    w("if raw is not None and (raw or not isinstance(raw, _STR_OR_LIST)):")
+    w.depth += 1
+    w("try:")
+    if not source.pipeline:
+        w("    text = as_text(raw)")
+    for number, (name, args) in enumerate(source.pipeline):
+        function = (
+            w.value(TRANSFORMS[name], "transform")
+            if name in TRANSFORMS
+            else f"TRANSFORMS[{name!r}]"
+        )
+        argument = "raw" if number == 0 else "derived"
+        target = "derived, master" if number == 0 else "derived, step_master"
+        w(f"    {target} = {function}({argument}, ctx, {w.value(args, 'args')})")
+        if number:
+            w("    master = step_master or master")
+    if source.pipeline:
+        w("    text = derived if type(derived) is str else str(derived)")
+    w("except TransformFailed as exc:")
+    w("    if fails is None:")
+    w("        fails = []")
+    w(f'    fails.append({source.label!r} + f": {{exc.reason}}")')
+    w("else:")
+    w("    if text:")
+    w.depth += 2
+    w("value = text")
+    # a source that gives a value leaves no failures (the reference's _Resolution)
+    w("fails = None")
+    provenance = w.value(source.provenance, "provenance")
+    plain = provenance
+    if source.relative and in_group:
+        plain = (
+            f"_relative_provenance({w.value(source, 'source')}, group_source, index)"
+            f" if group_source is not None else {provenance}"
+        )
+    if source.pipeline:
+        label = (
+            f"_substitute({w.value(source.source, 'spec')}, group_source, index)"
+            if source.relative and in_group
+            else repr(source.label)
+        )
+        kind = SourceKind.MASTER if source.kind is SourceKind.FORM else source.kind
+        w("if master:")
+        w("    prov = _construct(Provenance, set(_PROVENANCE_FIELDS), {")
+        w(f'        "kind": {w.value(kind, "kind")}, "source": {label},')
+        w(f'        "transform": {source.transform_label!r}, "master": master}})')
+        w("else:")
+        w(f"    prov = {plain}")
+    else:
+        w(f"prov = {plain}")
+    w.depth -= 3
+
+
+def _emit_item(w: _Writer, plan: _ItemPlan, in_group: bool) -> None:
+    index = "index" if in_group else "None"
+    item = w.value(plan.item, "item")
+    w(f"# {plan.key}")
+    w('value = ""')
+    w("prov = None")
+    w("fails = None")
+    entry_key = w.value(plan.entry_keys, "entry_keys") + "[index]" if in_group else repr(plan.key)
+    w(f"entered = entries.get({entry_key}) if entries else None")
+    w("if entered:")
+    w("    value = entered")
+    w(f"    prov = Provenance(kind=ENTERED, source={entry_key})")
+    if plan.only_on_correction:
+        w("elif new:")
+        w("    prov = _NOT_ENTERED_ON_NEW")
+    w("else:")
+    w.depth += 1
+    emitted = False
+    for source in plan.sources:
+        if source.kind is SourceKind.PERSON:
+            break
+        if emitted:
+            w("if prov is None:")
+            w.depth += 1
+        if source.kind is SourceKind.SYSTEM:
+            w(f"prov = {w.value(source.provenance, 'provenance')}")
+            w("fails = None")
+        else:
+            _emit_source(w, source, in_group)
+        if emitted:
+            w.depth -= 1
+        emitted = True
+        if source.kind is SourceKind.SYSTEM:
+            break
+    if not emitted:
+        w("pass")
+    w.depth -= 1
+    # fitting: an ASCII value within the width is kept, its characters checked at the end with the others
+    # of its class; anything else goes through the plan's check and the reference's fit()
+    w("needs = False")
+    w("if value:")
+    w(f"    if value.isascii() and len(value) <= {plan.width}:")
+    w(f"        {w.deferred(plan.refused)}.append(value)")
+    w("    else:")
+    if plan.full_width_text:
+        refused = w.value(plan.refused, "refused")
+        w(
+            f"        if {refused}(value) is not None or value.isascii()"
+            f" or len(value.encode(charset)) > {plan.width}:"
+        )
+        w(f"            value, fits = fit({item}, {index}, value)")
+        w("            needs = not fits")
+    else:  # a non-ASCII value in a half-width or n item: refused (or cut) by fit()
+        w(f"        value, fits = fit({item}, {index}, value)")
+        w("        needs = not fits")
+    if plan.required:
+        w("if not value and (prov is None or prov.kind is not _SYSTEM):")
+        w("    needs = True")
+        w("    if fails:")
+        w("        for failure in fails:")
+        w(f'            issue({item}, {index}, "warning", failure)')
+    dynamic = {"index": index, "value": "value", "provenance": "prov", "needs_person": "needs"}
+    fields = ", ".join(
+        f"{name!r}: {dynamic[name] if name in dynamic and (name != 'index' or in_group) else w.value(constant)}"
+        for name, constant in plan.fields.items()
+    )
+    w("filled = _new(_FilledItem)")
+    w(f"_SET_DICT(filled, {{{fields}}})")
+    w("_SET_FIELDS_SET(filled, set(_FILLED_FIELDS))")
+    w("_SET_EXTRA(filled, None)")
+    w("_SET_PRIVATE(filled, None)")
+    w("add(filled)")
+
+
+def _emit_group(w: _Writer, plan: _GroupPlan) -> None:
+    group = plan.group
+    w(f"# group {group.key}")
+    w(f"elements, group_source = run.group_elements({w.value(group, 'group')})")
+    w(f"if len(elements) > {group.max_repeats}:")
+    message = f" repeats of {group.name_ja}, NACCS takes {group.max_repeats}"
+    w(
+        f'    issue({w.value(plan.members[0].item, "item")}, None, "error",'
+        f" str(len(elements)) + {message!r})"
+    )
+    w(f"    elements = elements[:{group.max_repeats}]")
+    if plan.one_blank_repeat:
+        w("if not elements:")
+        w("    elements = [None]")
+    w("for index, row in enumerate(elements):")
+    w.depth += 1
+    w("ctx.element = row")
+    for member in plan.members:
+        _emit_item(w, member, in_group=True)
+    w.depth -= 1
+
+
+def _generate_fill(
+    field_map: FieldMap, layout: tuple[_ItemPlan | _GroupPlan, ...]
+) -> _GeneratedFill:
+    """The map's prefill as one generated function (see above); None from it means: run the plan."""
+    w = _Writer()
+    after_group = True
+    for element in layout:
+        if isinstance(element, _ItemPlan):
+            if after_group:
+                w("ctx.element = None")
+                after_group = False
+            _emit_item(w, element, in_group=False)
+        else:
+            _emit_group(w, element)
+            after_group = True
+    body = w.lines
+    w.lines = []
+    for name, pattern in w.patterns.values():
+        w(f"if {name} and {pattern}(''.join({name})) is not None:")
+        w("    return None")
+    w("return _construct(NaccsForm, set(_FORM_FIELDS), {")
+    w(f'    "code": {field_map.code!r}, "items": tuple(items), "issues": tuple(run.issues)}})')
+    tail = w.lines
+    head = [
+        f"def fill_{field_map.code}(run):",
+        "    ctx = run.ctx",
+        "    tree = ctx.tree",
+        "    config = ctx.config",
+        "    entries = run.entries",
+        "    new = run.new",
+        "    charset = run.charset",
+        "    fit = run.fit",
+        "    issue = run.issue",
+        "    items = []",
+        "    add = items.append",
+        "    row = None",
+        "    group_source = None",
+        *(f"    {name} = []" for name, _ in w.patterns.values()),
+        *(f"    {local} = _UNREAD" for local in w.roots.values()),
+    ]
+    source = "\n".join([*head, *body, *tail]) + "\n"
+    namespace: dict[str, Any] = {
+        **w.namespace,
+        "_UNREAD": _UNREAD,
+        "_walk": _walk,
+        "_STR_OR_LIST": (str, list),
+        "as_text": as_text,
+        "TransformFailed": TransformFailed,
+        "RULES": RULES,
+        "TRANSFORMS": TRANSFORMS,
+        "Provenance": Provenance,
+        "ENTERED": ENTERED,
+        "_NOT_ENTERED_ON_NEW": _NOT_ENTERED_ON_NEW,
+        "_SYSTEM": SourceKind.SYSTEM,
+        "_construct": construct_trusted,
+        "_PROVENANCE_FIELDS": _PROVENANCE_FIELDS,
+        "_relative_provenance": _PlanRun.relative_provenance,
+        "_substitute": _substitute,
+        "_new": FilledItem.__new__,
+        "_FilledItem": FilledItem,
+        "_FILLED_FIELDS": _FILLED_FIELDS,
+        "_SET_DICT": _SET_DICT,
+        "_SET_FIELDS_SET": _SET_FIELDS_SET,
+        "_SET_EXTRA": _SET_EXTRA,
+        "_SET_PRIVATE": _SET_PRIVATE,
+        "NaccsForm": NaccsForm,
+        "_FORM_FIELDS": _FORM_FIELDS,
+    }
+    exec(compile(source, f"<prefill of {field_map.code}>", "exec"), namespace)  # noqa: S102
+    function: Callable[[_PlanRun], NaccsForm | None] = namespace[f"fill_{field_map.code}"]
+    return _GeneratedFill(fill=function, source=source)
 
 
 def autofill_report(form: NaccsForm) -> AutofillReport:

@@ -9,10 +9,11 @@ every failure is a typed :class:`~naccs_bridge.domain.errors.TelegramError` carr
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +29,7 @@ from naccs_bridge.domain.errors import (
     MalformedBody,
     MalformedHeader,
     MalformedResultCode,
+    NaccsBridgeError,
     RepeatOverflow,
     TelegramError,
     TelegramTooLong,
@@ -308,11 +310,20 @@ class _WireGroup:
     blank_block: str
 
 
+# (values.items, values.groups, charset, numeric right-aligned) -> the body's text or None
+_GeneratedBody = Callable[
+    [dict[str, str], dict[str, list[dict[str, str]]], Charset, bool], str | None
+]
+
+
 @dataclass(frozen=True, slots=True)
 class _BodyPlan:
     layout: tuple[_WireItem | _WireGroup, ...]
     single_keys: frozenset[str]
     group_members: dict[str, frozenset[str]]
+    # the layout written out as one function: the body's text, or None when the loop must decide
+    generated: _GeneratedBody
+    source: str  # the generated Python, for reading and debugging
 
 
 def _wire_item(item: ItemSpec) -> _WireItem:
@@ -342,6 +353,7 @@ def compile_body_plan(field_map: FieldMap) -> _BodyPlan:
                 blank_block="".join(member.blank for member in members),
             )
         )
+    source, function = _generate_body(field_map.code, tuple(layout))
     return _BodyPlan(
         layout=tuple(layout),
         single_keys=frozenset(item.key for item in field_map.items if item.group is None),
@@ -349,7 +361,101 @@ def compile_body_plan(field_map: FieldMap) -> _BodyPlan:
             group.key: frozenset(item.key for item in field_map.group_items(group.key))
             for group in field_map.groups
         },
+        generated=function,
+        source=source,
     )
+
+
+# Generated code: the wire layout of a map written out as the source of one function, compiled once with
+# the body plan. Each item is one block: its value read by key, padded as text when it is ASCII and fits
+# (its characters checked at the end, one regex search for all values of a character class: a class is
+# one character, so a joined text passes exactly when every value does), else its line made by
+# :func:`_text_line`, which checks and encodes it as the reference does. When anything would raise (a
+# refused character, a value too long, too many repeats), the function returns None and the loop of
+# :func:`encode_body` runs instead, in wire order, so the same error is raised for the same item.
+
+
+def _emit_wire_item(lines: list[str], names: dict[str, Any], wire: _WireItem, depth: int) -> None:
+    pad = "    " * depth
+    refused = disallowed_pattern(wire.numeric)
+    if not refused.pattern.startswith("[^") and refused.pattern != "(?s).":
+        raise AssertionError("the deferred check needs a one-character pattern")
+    deferred = "deferred_numeric" if wire.numeric else "deferred_text"
+    item = f"_item{len(names)}"
+    names[item] = wire.item
+    padded = (
+        f"value.rjust({wire.width}) if right else value.ljust({wire.width})"
+        if wire.numeric
+        else f"value.ljust({wire.width})"
+    )
+    lines += [
+        f"{pad}value = get({wire.key!r}, '')",
+        f"{pad}if not value:",
+        f"{pad}    add({' ' * wire.width!r})",
+        f"{pad}elif value.isascii() and len(value) <= {wire.width}:",
+        f"{pad}    {deferred}.append(value)",
+        f"{pad}    add({padded})",
+        f"{pad}else:",
+        f"{pad}    try:",
+        f"{pad}        add(_text_line({item}, value, charset, right))",
+        f"{pad}    except NaccsBridgeError:",
+        f"{pad}        return None",
+    ]
+
+
+def _generate_body(
+    code: str, layout: tuple[_WireItem | _WireGroup, ...]
+) -> tuple[str, _GeneratedBody]:
+    names: dict[str, Any] = {}
+    lines = [
+        f"def body_{code}(items, groups, charset, right):",
+        "    deferred_text = []",
+        "    deferred_numeric = []",
+        "    out = []",
+        "    add = out.append",
+        "    get = items.get",
+    ]
+    for element in layout:
+        if isinstance(element, _WireItem):
+            _emit_wire_item(lines, names, element, 1)
+            continue
+        group = element.group
+        blank = "\r\n".join(" " * member.width for member in element.members)
+        lines += [
+            f"    blocks = groups.get({element.key!r}, [])",
+            f"    if len(blocks) > {group.max_repeats}:",
+            "        return None",
+            "    for block in blocks:",
+            "        get = block.get",
+        ]
+        for member in element.members:
+            _emit_wire_item(lines, names, member, 2)
+        if group.emit == "all":
+            lines += [
+                f"    if len(blocks) < {group.max_repeats}:",
+                f"        add('\\r\\n'.join([{blank!r}] * ({group.max_repeats} - len(blocks))))",
+            ]
+        lines.append("    get = items.get")
+    lines += [
+        "    if deferred_text and _TEXT_REFUSED(''.join(deferred_text)) is not None:",
+        "        return None",
+        "    if deferred_numeric and _NUMERIC_REFUSED(''.join(deferred_numeric)) is not None:",
+        "        return None",
+        "    if not out:",
+        "        return ''",
+        "    out.append('')",
+        "    return '\\r\\n'.join(out)",
+    ]
+    source = "\n".join(lines) + "\n"
+    namespace: dict[str, Any] = {
+        **names,
+        "_text_line": _text_line,
+        "NaccsBridgeError": NaccsBridgeError,
+        "_TEXT_REFUSED": disallowed_pattern(False).search,
+        "_NUMERIC_REFUSED": disallowed_pattern(True).search,
+    }
+    exec(compile(source, f"<body of {code}>", "exec"), namespace)  # noqa: S102
+    return source, namespace[f"body_{code}"]
 
 
 _BODY_PLANS: FieldMapPlans[_BodyPlan] = FieldMapPlans(compile_body_plan)
@@ -365,18 +471,35 @@ def _knows_every_key(plan: _BodyPlan, values: FormValues) -> bool:
     return True
 
 
+def _text_line(item: ItemSpec, value: str, charset: Charset, right: bool) -> str:
+    """The line of a non-empty value (without CRLF) as text: :func:`encode_item` checks and pads it."""
+    raw = encode_item(item, value, charset, align_numeric_right=right)  # raises if refused
+    padding = " " * (len(raw) - len(value.encode(charset)))
+    return padding + value if right and item.type == "n" else value + padding
+
+
 def encode_body(field_map: FieldMap, values: FormValues, settings: ChannelSettings) -> bytes:
     """The 業務個別項目: each item at its width + CRLF, in wire order, groups block by block.
 
     Byte for byte :func:`reference_encode_body`: the lines are built as text and encoded once (the channel
     charsets are stateless, so encoding the joined text equals joining the encoded lines). Printable-ASCII
     values, one byte a character in every channel charset, are padded as text; any other value goes through
-    :func:`~naccs_bridge.domain.charset.encode_item`, which checks it and raises the same errors."""
+    :func:`~naccs_bridge.domain.charset.encode_item`, which checks it and raises the same errors. The map's
+    generated function does this straight through; when it cannot (see :func:`_generate_body`), the loop
+    below does it item by item."""
     plan = _BODY_PLANS.get(field_map)
     if not _knows_every_key(plan, values):
         _refuse_unknown_keys(field_map, values)
     charset = settings.charset
     right = settings.numeric_alignment == "right"
+    text = plan.generated(values.items, values.groups, charset, right)
+    if text is None:
+        text = _body_text(plan, values, charset, right)
+    return text.encode(charset)
+
+
+def _body_text(plan: _BodyPlan, values: FormValues, charset: Charset, right: bool) -> str:
+    """The body as text by the plan's loop, checking every value in wire order (raises as the reference)."""
     half_width_refusal = disallowed_pattern(False).search
     numeric_refusal = disallowed_pattern(True).search
     lines: list[str] = []
@@ -388,10 +511,7 @@ def encode_body(field_map: FieldMap, values: FormValues, settings: ChannelSettin
             if right and wire.numeric:
                 return value.rjust(wire.width) + "\r\n"
             return value.ljust(wire.width) + "\r\n"
-        raw = encode_item(wire.item, value, charset, align_numeric_right=right)  # raises if refused
-        padding = " " * (len(raw) - len(value.encode(charset)))
-        aligned = padding + value if right and wire.numeric else value + padding
-        return aligned + "\r\n"
+        return _text_line(wire.item, value, charset, right) + "\r\n"
 
     items = values.items
     for element in plan.layout:
@@ -409,7 +529,7 @@ def encode_body(field_map: FieldMap, values: FormValues, settings: ChannelSettin
                 lines.append(line(member, value) if value else member.blank)
         if group.emit == "all" and len(blocks) < group.max_repeats:
             lines.append(element.blank_block * (group.max_repeats - len(blocks)))
-    return "".join(lines).encode(charset)
+    return "".join(lines)
 
 
 def check_values(

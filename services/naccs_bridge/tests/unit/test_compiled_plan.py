@@ -21,18 +21,23 @@ from naccs_bridge.domain.charset import (
 from naccs_bridge.domain.errors import NaccsBridgeError
 from naccs_bridge.domain.loading import load_catalogue, load_field_map
 from naccs_bridge.domain.prefill import (
+    _PLANS,
     FilledItem,
     NaccsForm,
     Provenance,
     _Engine,
+    _PlanRun,
     compile_plan,
+    interpreted_prefill,
     prefill,
     reference_prefill,
 )
 from naccs_bridge.domain.specs import FieldMap, FieldMapPlans, SourceKind, construct_trusted
 from naccs_bridge.domain.telegram import (
+    _BODY_PLANS,
     ChannelSettings,
     FormValues,
+    _knows_every_key,
     encode_body,
     reference_encode_body,
 )
@@ -50,20 +55,44 @@ def eager_reference(
     return engine.fill()
 
 
-def assert_same_form(field_map: FieldMap, bundle: TradeBundle, config: PrefillConfig) -> None:
+def generated_prefill(
+    field_map: FieldMap, bundle: TradeBundle, config: PrefillConfig, charset: Charset
+) -> NaccsForm | None:
+    """The map's generated function alone: the form, or None where it leaves the form to the plan."""
+    plan = _PLANS.get(field_map)
+    return plan.generated.fill(_PlanRun(plan, bundle, config, charset))
+
+
+def assert_same_model(made: NaccsForm, reference: NaccsForm) -> None:
+    assert made == reference
+    assert repr(made) == repr(reference)
+    assert made.model_dump() == reference.model_dump()
+    assert [i.model_fields_set for i in made.items] == [i.model_fields_set for i in reference.items]
+    assert made.model_fields_set == reference.model_fields_set
+
+
+def assert_same_form(
+    field_map: FieldMap, bundle: TradeBundle, config: PrefillConfig
+) -> list[NaccsForm | None]:
+    """Every path gives the reference's form; returns what the generated functions gave, by charset."""
+    generated_forms: list[NaccsForm | None] = []
     for charset in Charset:
         planned = prefill(field_map, bundle, config, charset=charset)
         reference = reference_prefill(field_map, bundle, config, charset=charset)
-        assert planned == reference
+        assert_same_model(planned, reference)
         assert planned == eager_reference(field_map, bundle, config, charset)
-        assert planned.model_dump() == reference.model_dump()
-        assert [i.model_fields_set for i in planned.items] == [
-            i.model_fields_set for i in reference.items
-        ]
+        assert_same_model(
+            interpreted_prefill(field_map, bundle, config, charset=charset), reference
+        )
+        generated = generated_prefill(field_map, bundle, config, charset)
+        if generated is not None:
+            assert_same_model(generated, reference)
+        generated_forms.append(generated)
         assert planned.values() == reference.values()
         for alignment in ("left", "right"):
             channel = ChannelSettings(charset=charset, numeric_alignment=alignment)
             assert_same_body(field_map, planned.values(), channel)
+    return generated_forms
 
 
 def assert_same_body(field_map: FieldMap, values: FormValues, channel: ChannelSettings) -> None:
@@ -72,6 +101,15 @@ def assert_same_body(field_map: FieldMap, values: FormValues, channel: ChannelSe
         expected = reference_encode_body(field_map, values, channel)
     except NaccsBridgeError as error:
         expected = error
+    plan = _BODY_PLANS.get(field_map)
+    if _knows_every_key(plan, values):  # the generated function alone: the bytes, or None to refuse
+        text = plan.generated(
+            values.items, values.groups, channel.charset, channel.numeric_alignment == "right"
+        )
+        if isinstance(expected, bytes):
+            assert text is None or text.encode(channel.charset) == expected
+        else:
+            assert text is None
     if isinstance(expected, bytes):
         assert encode_body(field_map, values, channel) == expected
         return
@@ -90,9 +128,39 @@ def test_every_map_gives_the_reference_form_and_bytes_for_every_fixture(
 ) -> None:
     field_map = load_field_map(code)
     for bundle in (export_fcl, export_lcl, import_fcl, TradeBundle()):
-        assert_same_form(field_map, bundle, config)
+        generated = assert_same_form(field_map, bundle, config)
         correction = bundle.model_copy(update={"processing": "correct"})
-        assert_same_form(field_map, correction, config)
+        generated += assert_same_form(field_map, correction, config)
+        # the fixtures hold nothing NACCS refuses: the generated function made every form itself
+        assert None not in generated
+
+
+def test_a_refused_character_leaves_the_form_to_the_plan(
+    export_fcl: TradeBundle, config: PrefillConfig
+) -> None:
+    si = export_fcl.si
+    assert si is not None
+    field_map = load_field_map("ECR")
+    refused = export_fcl.model_copy(
+        update={"si": si.model_copy(update={"shipper_reference": "PO\x0088213"})}
+    )
+    assert generated_prefill(field_map, refused, config, Charset.SHIFT_JIS) is None
+    form = prefill(field_map, refused, config)
+    assert form.get("shipper_reference").needs_person
+    assert form.issues[-1].item_key == "shipper_reference"
+    assert_same_form(field_map, refused, config)
+    values = form.values()
+    plan = _BODY_PLANS.get(field_map)
+    assert plan.generated(values.items, values.groups, Charset.SHIFT_JIS, False) is None
+    with pytest.raises(NaccsBridgeError):
+        encode_body(field_map, values, ChannelSettings())
+
+
+def test_the_generated_source_is_kept_with_the_plan() -> None:
+    plan = _PLANS.get(load_field_map("ECR"))
+    assert plan.generated.source.startswith("def fill_ECR(run):")
+    assert "# booking_no" in plan.generated.source
+    assert _BODY_PLANS.get(load_field_map("ECR")).source.startswith("def body_ECR(")
 
 
 def test_entries_truncation_and_refused_characters_take_the_reference_paths(
