@@ -28,26 +28,28 @@ EVENTS_READ_SCOPE = "notifications:read"  # the gateway's partner scope for this
 WEBHOOKS_MANAGE_SCOPE = "webhooks:manage"
 
 
-def settings_of(request: Request) -> Settings:
+async def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def runtime_of(request: Request) -> Runtime:
+async def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def trades_of(request: Request) -> TradeDirectory:
+async def trades_of(request: Request) -> TradeDirectory:
     trades: TradeDirectory = request.app.state.trades
     return trades
 
 
-def forms_of(request: Request) -> FormsGateway:
+async def forms_of(request: Request) -> FormsGateway:
     forms: FormsGateway = request.app.state.forms
     return forms
 
 
+# Dependencies are coroutines even when they never await: FastAPI runs a plain ``def`` dependency in
+# its thread pool, four thread hand-offs per event intake (bench/webhook_fanout.py's profile).
 SettingsDep = Annotated[Settings, Depends(settings_of)]
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 TradesDep = Annotated[TradeDirectory, Depends(trades_of)]
@@ -159,7 +161,7 @@ WebhookManagerDep = Annotated[Principal, Depends(require_webhook_manager)]
 WebhookOrgDep = Annotated[str, Depends(webhook_org)]
 
 
-def event_intake(
+async def event_intake(
     session: SessionDep, settings: SettingsDep, runtime: RuntimeDep, trades: TradesDep
 ) -> EventIntake:
     return EventIntake(
@@ -171,7 +173,7 @@ def event_intake(
     )
 
 
-def webhook_endpoints(
+async def webhook_endpoints(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
