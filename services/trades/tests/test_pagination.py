@@ -237,70 +237,41 @@ class TestListingPlan:
         )
         await db_session.execute(text("ANALYZE trade"))
         await db_session.execute(text("ANALYZE trade_participant"))
-        statement = trade_list_statement(
-            org_id=org,
-            filters=TradeFilters(),
-            after=(datetime(2020, 1, 2, tzinfo=UTC), uuid.UUID(int=0)),
-            limit=51,
-        )
-        compiled = statement.compile(dialect=db_session.bind.dialect)
-        params = [compiled.params[name] for name in compiled.positiontup or ()]
-        connection = await db_session.connection()
-        plan = "\n".join(
-            row[0] for row in await connection.exec_driver_sql(f"EXPLAIN {compiled}", tuple(params))
-        )
-        assert "ix_trade_participant_org_listing" in plan, plan
-        assert "Sort" not in plan, plan
-        assert "Seq Scan" not in plan, plan
+
+        async def plan(filters: TradeFilters, after: tuple[datetime, uuid.UUID] | None) -> str:
+            statement, parameters = trade_list_statement(
+                org_id=org, filters=filters, after=after, limit=51
+            )
+            compiled = statement.params(parameters).compile(
+                dialect=db_session.bind.dialect, compile_kwargs={"render_postcompile": True}
+            )
+            values = tuple(compiled.params[name] for name in compiled.positiontup or ())
+            connection = await db_session.connection()
+            explained = await connection.exec_driver_sql(f"EXPLAIN {compiled}", values)
+            return "\n".join(row[0] for row in explained)
+
+        newest = await plan(TradeFilters(), (datetime(2020, 1, 2, tzinfo=UTC), uuid.UUID(int=0)))
+        assert "ix_trade_participant_org_listing" in newest, newest
+        assert "Sort" not in newest, newest
+        assert "Seq Scan" not in newest, newest
         # A status filter reads the organisation's rows in that status from their own index, in
         # order: no scan of every trade in that status, no walk through the organisation's others.
-        statement = trade_list_statement(
-            org_id=org, filters=TradeFilters(statuses=["customs"]), after=None, limit=51
-        )
-        compiled = statement.compile(
-            dialect=db_session.bind.dialect, compile_kwargs={"render_postcompile": True}
-        )
-        params = [compiled.params[name] for name in compiled.positiontup or ()]
-        plan = "\n".join(
-            row[0] for row in await connection.exec_driver_sql(f"EXPLAIN {compiled}", tuple(params))
-        )
-        assert "ix_trade_participant_org_status_listing" in plan, plan
-        assert "Sort" not in plan, plan
-        assert "Seq Scan" not in plan, plan
-        # An ETD window is one range scan of the organisation's rows in it (then sorted).
-        statement = trade_list_statement(
-            org_id=org,
-            filters=TradeFilters(etd_from=date(2026, 6, 1), etd_to=date(2026, 6, 14)),
-            after=None,
-            limit=51,
-        )
-        compiled = statement.compile(
-            dialect=db_session.bind.dialect, compile_kwargs={"render_postcompile": True}
-        )
-        params = [compiled.params[name] for name in compiled.positiontup or ()]
-        plan = "\n".join(
-            row[0] for row in await connection.exec_driver_sql(f"EXPLAIN {compiled}", tuple(params))
-        )
-        assert "ix_trade_participant_org_etd" in plan, plan
-        assert "Seq Scan" not in plan, plan
-        # ... and only the window's keys are sorted: no trade is read before the page is cut.
-        assert "Index Only Scan using ix_trade_participant_org_etd" in plan, plan
+        customs = await plan(TradeFilters(statuses=["customs"]), None)
+        assert "ix_trade_participant_org_status_listing" in customs, customs
+        assert "Sort" not in customs, customs
+        assert "Seq Scan" not in customs, customs
+        # An ETD window is one range scan of the organisation's rows in it, and only the window's
+        # keys are sorted: no trade is read before the page is cut.
+        window = await plan(TradeFilters(etd_from=date(2026, 6, 1), etd_to=date(2026, 6, 14)), None)
+        assert "Index Only Scan using ix_trade_participant_org_etd" in window, window
+        assert "Seq Scan" not in window, window
         # Two statuses: one ordered scan per status, merged, never sorted (every trade here is a
         # draft, so the draft branch may as well walk the plain listing).
-        statement = trade_list_statement(
-            org_id=org, filters=TradeFilters(statuses=["customs", "draft"]), after=None, limit=51
-        )
-        compiled = statement.compile(
-            dialect=db_session.bind.dialect, compile_kwargs={"render_postcompile": True}
-        )
-        params = [compiled.params[name] for name in compiled.positiontup or ()]
-        plan = "\n".join(
-            row[0] for row in await connection.exec_driver_sql(f"EXPLAIN {compiled}", tuple(params))
-        )
-        assert "Merge Append" in plan, plan
-        assert "ix_trade_participant_org_status_listing" in plan, plan
-        assert "Sort" not in plan.replace("Sort Key", ""), plan
-        assert "Seq Scan" not in plan, plan
+        two = await plan(TradeFilters(statuses=["customs", "draft"]), None)
+        assert "Merge Append" in two, two
+        assert "ix_trade_participant_org_status_listing" in two, two
+        assert "Sort" not in two.replace("Sort Key", ""), two
+        assert "Seq Scan" not in two, two
 
 
 class TestCopyTriggers:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
 
 from trades.db.models import Message, MessageThread, Participant, Task, TaskComment, Trade
 from trades.domain import lifecycle
@@ -59,24 +62,9 @@ def trade_read(trade: Trade, access: TradeAccess) -> TradeRead:
     )
 
 
-def trade_summary(trade: Trade) -> TradeSummary:
-    return TradeSummary(
-        id=trade.id,
-        trade_no=trade.trade_no,
-        direction=lifecycle.Direction(trade.direction),
-        status=lifecycle.TradeStatus(trade.status),
-        bl_no=trade.bl_no,
-        booking_no=trade.booking_no,
-        carrier_scac=trade.carrier_scac,
-        vessel_call_sign=trade.vessel_call_sign,
-        vessel_name=trade.vessel_name,
-        voyage_no=trade.voyage_no,
-        port_of_loading=trade.port_of_loading,
-        port_of_discharge=trade.port_of_discharge,
-        etd=trade.etd,
-        eta=trade.eta,
-        created_at=trade.created_at,
-    )
+def trade_summary(trade: Trade | Row[Any]) -> TradeSummary:
+    """A trade, or a row of the list's summary columns, as the list shows it."""
+    return TradeSummary.model_validate(trade, from_attributes=True)
 
 
 def participant_read(participant: Participant) -> ParticipantRead:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -332,8 +334,9 @@ async def list_trades(
     filters: repo.TradeFilters,
     after: tuple[Any, uuid.UUID] | None,
     limit: int,
-) -> tuple[list[Trade], tuple[Any, uuid.UUID] | None]:
-    """One page of the organisation's trades and the key of its last row when more follow."""
+) -> tuple[Sequence[Row[Any]], tuple[Any, uuid.UUID] | None]:
+    """One page of the organisation's trades (``repo.TRADE_SUMMARY_COLUMNS``) and the key of its
+    last row when more follow."""
     rows = await repo.list_trades(
         session, org_id=org_id, filters=filters, after=after, limit=limit + 1
     )
