@@ -32,6 +32,7 @@ from sqlalchemy import (
     and_,
     delete,
     func,
+    literal,
     select,
     update,
 )
@@ -119,27 +120,39 @@ async def begin(
     now: datetime,
     retention: timedelta = DEFAULT_RETENTION,
 ) -> StoredResponse | None:
-    """Reserve the key in the current transaction; a stored response means "replay this"."""
+    """Reserve the key in the current transaction; a stored response means "replay this".
+
+    A new key (nearly every request) costs one statement: the advisory lock and the insert run
+    together, the lock first (a materialised CTE is evaluated once, before the insert reads it).
+    When nothing was inserted, either another request holds the lock or the key is already stored:
+    asking for the lock again tells which.
+    """
     t = table
-    locked = await session.scalar(
-        select(func.pg_try_advisory_xact_lock(func.hashtextextended(f"{principal}\x1f{key}", 0)))
-    )
-    if not locked:
-        raise IdempotencyRequestInProgress()
+    lock = select(
+        func.pg_try_advisory_xact_lock(func.hashtextextended(f"{principal}\x1f{key}", 0)).label(
+            "locked"
+        )
+    ).cte("idempotency_lock")
+    lock = lock.prefix_with("MATERIALIZED", dialect="postgresql")
     inserted = await session.scalar(
         insert(t)
-        .values(
-            principal=principal,
-            key=key,
-            fingerprint=fingerprint,
-            created_at=now,
-            expires_at=now + retention,
+        .from_select(
+            ["principal", "key", "fingerprint", "created_at", "expires_at"],
+            select(
+                literal(principal),
+                literal(key),
+                literal(fingerprint),
+                literal(now, DateTime(timezone=True)),
+                literal(now + retention, DateTime(timezone=True)),
+            ).where(lock.c.locked),
         )
         .on_conflict_do_nothing(index_elements=[t.c.principal, t.c.key])
         .returning(t.c.key)
     )
     if inserted is not None:
         return None
+    if not await _holds_lock(session, principal=principal, key=key):
+        raise IdempotencyRequestInProgress()
     row = (
         await session.execute(
             select(
@@ -150,7 +163,11 @@ async def begin(
                 t.c.expires_at,
             ).where(t.c.principal == principal, t.c.key == key)
         )
-    ).one()
+    ).one_or_none()
+    if row is None:
+        # The lock was taken when the insert ran and released since: that request rolled back a
+        # moment ago. 409 is the answer a retry handles; the retry then runs as new.
+        raise IdempotencyRequestInProgress()
     if row.expires_at <= now:
         # An expired key is forgotten: the request runs as new.
         await session.execute(
@@ -176,6 +193,19 @@ async def begin(
         raise IdempotencyRequestInProgress()
     return StoredResponse(
         status_code=row.status_code, body=row.response_body, headers=row.response_headers or {}
+    )
+
+
+async def _holds_lock(session: AsyncSession, *, principal: str, key: str) -> bool:
+    """Whether this transaction holds the key's lock, taking it if it is free. Nothing inserted does
+    not tell whether the lock was free or the key already stored; the holder takes it again at no
+    cost (it is released with the transaction either way)."""
+    return bool(
+        await session.scalar(
+            select(
+                func.pg_try_advisory_xact_lock(func.hashtextextended(f"{principal}\x1f{key}", 0))
+            )
+        )
     )
 
 

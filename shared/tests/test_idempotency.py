@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import MetaData, Table, func, select
+from sqlalchemy import MetaData, Table, event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from shared import idempotency
@@ -116,3 +116,39 @@ class TestBegin:
                 session, table=table, now=later + idempotency.DEFAULT_RETENTION
             )
         assert purged == 1
+
+    async def test_a_stored_key_being_replayed_elsewhere_is_in_progress(
+        self, engine: AsyncEngine, table: Table
+    ) -> None:
+        # The key is stored AND another transaction holds its lock (replaying, or running again
+        # after expiry): nothing is inserted, and the lock, not the row, decides the answer.
+        async with AsyncSession(engine) as session, session.begin():
+            await begin(session, table, "f1")
+            await complete(session, table)
+        async with AsyncSession(engine) as first, AsyncSession(engine) as second:
+            await first.begin()
+            assert await begin(first, table, "f1") is not None  # replaying: holds the lock
+            await second.begin()
+            with pytest.raises(idempotency.IdempotencyRequestInProgress):
+                await begin(second, table, "f1")
+            await second.rollback()
+            await first.rollback()
+
+    async def test_a_new_key_is_one_statement(self, engine: AsyncEngine, table: Table) -> None:
+        # Every creating POST pays for the reservation: the lock and the insert are one round trip.
+        statements: list[str] = []
+
+        def count(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            async with AsyncSession(engine) as session, session.begin():
+                statements.clear()
+                assert await begin(session, table, "f1") is None
+                reserved = list(statements)
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+        assert len(reserved) == 1, reserved
+        assert "pg_try_advisory_xact_lock" in reserved[0], reserved
+        assert "INSERT" in reserved[0], reserved
