@@ -264,6 +264,34 @@ class TestCrashSafety:
         log = await deliveries(live, tokens, org, endpoint["id"])
         assert {(d["status"], d["attempt_count"]) for d in log} == {("delivered", 1)}
 
+    async def test_a_batch_of_successes_logs_each_attempt_and_ends_the_failing_streak(
+        self, live: Any, tokens: Any, trades: Any, receiver: Any, make_envelope: Callable[..., Any]
+    ) -> None:
+        org = uuid.uuid4()
+        trade = trades.add_trade(org)
+        endpoint = await create_endpoint(live, tokens, org, receiver.url)
+        receiver.secrets = [endpoint["secret"]]
+        async with live.app.state.sessionmaker() as session, session.begin():
+            await session.execute(
+                text("UPDATE webhook_endpoints SET failing_since = now() WHERE id = :id"),
+                {"id": uuid.UUID(endpoint["id"])},
+            )
+        for _ in range(3):
+            await publish(live, tokens, make_envelope(trade_id=trade))
+        assert await live.dispatcher.deliver_due() == 3
+        log = await deliveries(live, tokens, org, endpoint["id"])
+        assert {(d["status"], d["attempt_count"], d["last_status_code"]) for d in log} == {
+            ("delivered", 1, 200)
+        }
+        for delivery in log:
+            [attempt] = await attempts(live, tokens, org, endpoint["id"], delivery["id"])
+            assert (attempt["succeeded"], attempt["status_code"]) == (True, 200)
+            assert attempt["response_excerpt"] == '{"ok":true}'
+        state = await live.client.get(
+            f"/api/v1/notifications/webhooks/{endpoint['id']}", headers=tokens.admin(org)
+        )
+        assert state.json()["failing_since"] is None
+
 
 class TestEndpointLifecycle:
     @pytest.fixture

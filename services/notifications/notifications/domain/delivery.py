@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import orjson
 import structlog
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from notifications.clients.directory import AdminDirectory, NoAdminDirectory
@@ -59,7 +59,7 @@ from notifications.domain.webhook_http import (
     WebhookTimeout,
     request_target,
 )
-from notifications.domain.webhooks import active_secrets
+from notifications.domain.webhooks import CachedSecrets, SecretOpener, active_secrets
 
 log = structlog.get_logger("notifications.dispatcher")
 
@@ -106,12 +106,23 @@ class DrainReport:
         return self.deliveries + self.emails + self.inbound
 
 
+@dataclass(frozen=True)
+class EndpointTarget:
+    """What a delivery needs of its endpoint (read with the claim, not loaded as an ORM object)."""
+
+    id: uuid.UUID
+    url: str
+    secret_ciphertext: bytes
+    previous_secret_ciphertext: bytes | None
+    previous_secret_expires_at: datetime | None
+
+
 @dataclass
 class ClaimedDelivery:
     id: uuid.UUID
     lease_token: uuid.UUID
     attempt_number: int
-    endpoint: WebhookEndpoint
+    endpoint: EndpointTarget
     event: Event
     lease_expires_at: datetime | None = None
 
@@ -178,6 +189,62 @@ def pinned_request(target: Target) -> tuple[str, str]:
     """The checked address to connect to (never resolved again) and the request target."""
     parts = urlsplit(target.url)
     return target.pinned_address, request_target(parts.path, parts.query)
+
+
+_CLAIM = text(
+    """
+    WITH due AS (
+        SELECT id FROM webhook_deliveries
+        WHERE status = 'pending' AND next_attempt_at <= :now
+          AND (lease_expires_at IS NULL OR lease_expires_at <= :now)
+        ORDER BY next_attempt_at
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        UPDATE webhook_deliveries AS d
+        SET lease_token = :token, lease_expires_at = :lease_until
+        FROM due WHERE d.id = due.id
+        RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count
+    )
+    SELECT c.id, c.endpoint_id, c.event_id, c.attempt_count, e.url, e.secret_ciphertext,
+           e.previous_secret_ciphertext, e.previous_secret_expires_at
+    FROM claimed AS c JOIN webhook_endpoints AS e ON e.id = c.endpoint_id
+    """
+)
+
+# A batch of successes in one statement: the attempts logged, the deliveries finished (only those
+# whose lease is still ours), their endpoints' failing streaks ended.
+_RECORD_DELIVERED = text(
+    """
+    WITH outcome AS (
+        SELECT * FROM unnest(
+            CAST(:ids AS uuid[]), CAST(:tokens AS uuid[]), CAST(:codes AS integer[]),
+            CAST(:attempt_ids AS uuid[]), CAST(:endpoint_ids AS uuid[]),
+            CAST(:attempt_numbers AS integer[]), CAST(:durations AS integer[]),
+            CAST(:excerpts AS varchar[])
+        ) AS o(id, lease_token, status_code, attempt_id, endpoint_id, attempt_number,
+               duration_ms, excerpt)
+    ), attempts AS (
+        INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, attempt_number, started_at,
+                                      duration_ms, succeeded, status_code, error, response_excerpt)
+        SELECT attempt_id, id, endpoint_id, attempt_number, :now, duration_ms, true, status_code,
+               NULL, excerpt
+        FROM outcome
+    ), finished AS (
+        UPDATE webhook_deliveries AS d
+        SET status = 'delivered', finished_at = :now, attempt_count = d.attempt_count + 1,
+            last_status_code = outcome.status_code, last_error = NULL,
+            lease_token = NULL, lease_expires_at = NULL
+        FROM outcome
+        WHERE d.id = outcome.id AND d.lease_token = outcome.lease_token AND d.status = 'pending'
+        RETURNING d.id, d.endpoint_id
+    ), streaks AS (
+        UPDATE webhook_endpoints SET failing_since = NULL
+        WHERE id IN (SELECT endpoint_id FROM finished) AND failing_since IS NOT NULL
+    )
+    SELECT id FROM finished
+    """
+)
 
 
 class Dispatcher:
@@ -282,28 +349,15 @@ class Dispatcher:
 
     # -- webhooks ---------------------------------------------------------------------------------
     async def claim_deliveries(self, limit: int | None = None) -> list[ClaimedDelivery]:
+        """Lease up to ``limit`` due deliveries: one statement claims them and reads their endpoints,
+        a second reads their events (one row per event, however many endpoints it goes to)."""
         now = self.runtime.now()
         token = self.runtime.new_id()
         lease_until = now + timedelta(seconds=self.settings.delivery_lease_s)
         async with self.sessionmaker() as session, session.begin():
             rows = (
                 await session.execute(
-                    text(
-                        """
-                        WITH due AS (
-                            SELECT id FROM webhook_deliveries
-                            WHERE status = 'pending' AND next_attempt_at <= :now
-                              AND (lease_expires_at IS NULL OR lease_expires_at <= :now)
-                            ORDER BY next_attempt_at
-                            LIMIT :limit
-                            FOR UPDATE SKIP LOCKED
-                        )
-                        UPDATE webhook_deliveries AS d
-                        SET lease_token = :token, lease_expires_at = :lease_until
-                        FROM due WHERE d.id = due.id
-                        RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count
-                        """
-                    ),
+                    _CLAIM,
                     {
                         "now": now,
                         "limit": limit or self.settings.dispatcher_batch_size,
@@ -314,16 +368,6 @@ class Dispatcher:
             ).all()
             if not rows:
                 return []
-            endpoints = {
-                e.id: e
-                for e in (
-                    await session.execute(
-                        select(WebhookEndpoint).where(
-                            WebhookEndpoint.id.in_({row.endpoint_id for row in rows})
-                        )
-                    )
-                ).scalars()
-            }
             events = {
                 e.id: e
                 for e in (
@@ -332,6 +376,16 @@ class Dispatcher:
                     )
                 ).scalars()
             }
+        endpoints: dict[uuid.UUID, EndpointTarget] = {}
+        for row in rows:
+            if row.endpoint_id not in endpoints:
+                endpoints[row.endpoint_id] = EndpointTarget(
+                    id=row.endpoint_id,
+                    url=row.url,
+                    secret_ciphertext=row.secret_ciphertext,
+                    previous_secret_ciphertext=row.previous_secret_ciphertext,
+                    previous_secret_expires_at=row.previous_secret_expires_at,
+                )
         return [
             ClaimedDelivery(
                 id=row.id,
@@ -382,6 +436,7 @@ class Dispatcher:
         self, claimed: list[ClaimedDelivery], semaphore: asyncio.Semaphore
     ) -> list[tuple[ClaimedDelivery, AttemptResult]]:
         bodies: dict[uuid.UUID, bytes] = {}  # an event's payload, once per batch
+        secrets = CachedSecrets(self.box)  # an endpoint's secrets, decrypted once per batch
         # An attempt must end (connect and answer timeouts) while the lease still holds; otherwise
         # another worker may take the delivery meanwhile and send it too.
         needed = timedelta(
@@ -395,7 +450,7 @@ class Dispatcher:
                     # Left alone: the lease expires and the next claim (ours or another's) takes it.
                     log.info("delivery_lease_too_short", delivery_id=str(delivery.id))
                     return None
-                return await self.attempt(delivery, bodies)
+                return await self.attempt(delivery, bodies, secrets)
 
         results = await asyncio.gather(*(attempt(d) for d in claimed))
         return [(d, r) for d, r in zip(claimed, results, strict=True) if r is not None]
@@ -414,7 +469,10 @@ class Dispatcher:
         await asyncio.gather(*(record_failure(d, r) for d, r in outcomes if not r.succeeded))
 
     async def attempt(
-        self, delivery: ClaimedDelivery, bodies: dict[uuid.UUID, bytes] | None = None
+        self,
+        delivery: ClaimedDelivery,
+        bodies: dict[uuid.UUID, bytes] | None = None,
+        secrets: SecretOpener | None = None,
     ) -> AttemptResult:
         endpoint, event = delivery.endpoint, delivery.event
         started = time.perf_counter()
@@ -444,7 +502,10 @@ class Dispatcher:
             if bodies is not None:
                 bodies[event.id] = body
         headers = webhook_headers(
-            active_secrets(endpoint, self.box, now), str(event.id), int(now.timestamp()), body
+            active_secrets(endpoint, secrets or self.box, now),
+            str(event.id),
+            int(now.timestamp()),
+            body,
         )
         address, request_path = pinned_request(target)
         try:
@@ -486,66 +547,28 @@ class Dispatcher:
         for _, result in done:
             WEBHOOK_ATTEMPTS.labels(outcome="delivered").inc()
             WEBHOOK_ATTEMPT_DURATION.observe(result.duration_ms / 1000)
-        now = self.runtime.now()
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                insert(WebhookAttempt),
-                [
-                    {
-                        "id": self.runtime.new_id(),
-                        "delivery_id": delivery.id,
-                        "endpoint_id": delivery.endpoint.id,
-                        "attempt_number": delivery.attempt_number,
-                        "started_at": now,
-                        "duration_ms": result.duration_ms,
-                        "succeeded": True,
-                        "status_code": result.status_code,
-                        "error": None,
-                        "response_excerpt": result.excerpt,
-                    }
-                    for delivery, result in done
-                ],
-            )
             finished = (
                 await session.execute(
-                    text(
-                        """
-                        UPDATE webhook_deliveries AS d
-                        SET status = 'delivered', finished_at = :now,
-                            attempt_count = d.attempt_count + 1,
-                            last_status_code = outcome.status_code, last_error = NULL,
-                            lease_token = NULL, lease_expires_at = NULL
-                        FROM unnest(CAST(:ids AS uuid[]), CAST(:tokens AS uuid[]),
-                                    CAST(:codes AS integer[]))
-                             AS outcome(id, lease_token, status_code)
-                        WHERE d.id = outcome.id AND d.lease_token = outcome.lease_token
-                          AND d.status = 'pending'
-                        RETURNING d.id, d.endpoint_id
-                        """
-                    ),
+                    _RECORD_DELIVERED,
                     {
-                        "now": now,
+                        "now": self.runtime.now(),
                         "ids": [delivery.id for delivery, _ in done],
                         "tokens": [delivery.lease_token for delivery, _ in done],
                         "codes": [result.status_code for _, result in done],
+                        "attempt_ids": [self.runtime.new_id() for _ in done],
+                        "endpoint_ids": [delivery.endpoint.id for delivery, _ in done],
+                        "attempt_numbers": [delivery.attempt_number for delivery, _ in done],
+                        "durations": [result.duration_ms for _, result in done],
+                        "excerpts": [result.excerpt for _, result in done],
                     },
                 )
             ).all()
-            recorded = {row.id for row in finished}
-            for delivery, _ in done:
-                if delivery.id not in recorded:
-                    # Our lease expired and another worker took it, or the endpoint was disabled.
-                    log.warning("delivery_outcome_not_recorded", delivery_id=str(delivery.id))
-            endpoint_ids = {row.endpoint_id for row in finished}
-            if endpoint_ids:
-                await session.execute(
-                    update(WebhookEndpoint)
-                    .where(
-                        WebhookEndpoint.id.in_(endpoint_ids),
-                        WebhookEndpoint.failing_since.is_not(None),
-                    )
-                    .values(failing_since=None)
-                )
+        recorded = {row.id for row in finished}
+        for delivery, _ in done:
+            if delivery.id not in recorded:
+                # Our lease expired and another worker took it, or the endpoint was disabled.
+                log.warning("delivery_outcome_not_recorded", delivery_id=str(delivery.id))
 
     async def record(self, delivery: ClaimedDelivery, result: AttemptResult) -> None:
         WEBHOOK_ATTEMPTS.labels(outcome=attempt_outcome(result)).inc()

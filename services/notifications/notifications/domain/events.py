@@ -183,7 +183,7 @@ class EventIntake:
         rows = [
             {
                 "id": self.runtime.new_id(),
-                "endpoint_id": endpoint.id,
+                "endpoint_id": endpoint_id,
                 "event_id": event.id,
                 "is_replay": False,
                 "status": "pending",
@@ -191,8 +191,8 @@ class EventIntake:
                 "next_attempt_at": now,
                 "created_at": now,
             }
-            for endpoint in endpoints
-            if catalogue.type_matches(endpoint.event_types, event.type)
+            for endpoint_id, event_types in endpoints
+            if catalogue.type_matches(event_types, event.type)
         ]
         return await self.webhooks.add_deliveries(rows, replay=False)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 from collections.abc import Sequence
 
@@ -12,7 +11,7 @@ from notifications.domain.secrets import secret_key_bytes
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     signed = f"{message_id}.{timestamp}.".encode() + body
-    digest = hmac.new(secret_key_bytes(secret), signed, hashlib.sha256).digest()
+    digest = hmac.digest(secret_key_bytes(secret), signed, "sha256")
     return "v1," + base64.b64encode(digest).decode()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -217,7 +217,36 @@ class WebhookEndpoints:
         return await self.repo.add_deliveries(rows, replay=True)
 
 
-def active_secrets(endpoint: WebhookEndpoint, box: SecretBox, now: datetime) -> list[str]:
+class SecretOpener(Protocol):
+    def open(self, sealed: bytes) -> str: ...
+
+
+class SigningSecrets(Protocol):
+    """The endpoint's secrets as stored (a ``WebhookEndpoint``, or the dispatcher's claim row)."""
+
+    @property
+    def secret_ciphertext(self) -> bytes: ...
+    @property
+    def previous_secret_ciphertext(self) -> bytes | None: ...
+    @property
+    def previous_secret_expires_at(self) -> datetime | None: ...
+
+
+class CachedSecrets:
+    """Opens each sealed secret once (the dispatcher keeps one for a batch of deliveries)."""
+
+    def __init__(self, box: SecretOpener) -> None:
+        self.box = box
+        self._opened: dict[bytes, str] = {}
+
+    def open(self, sealed: bytes) -> str:
+        secret = self._opened.get(sealed)
+        if secret is None:
+            secret = self._opened[sealed] = self.box.open(sealed)
+        return secret
+
+
+def active_secrets(endpoint: SigningSecrets, box: SecretOpener, now: datetime) -> list[str]:
     """The secrets that sign a delivery now: the current one, plus the previous during the overlap."""
     secrets = [box.open(endpoint.secret_ciphertext)]
     if (
