@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI, Request
 
 from shared import tracing
 from shared.auth import TokenVerifier
-from shared.db import make_engine, make_sessionmaker, ping
+from shared.db import make_engine, make_read_sessionmaker, make_sessionmaker, ping
 from shared.errors import PROBLEM_SCHEMA, AppError, install_error_handlers
 from shared.http import configure_peer_replicas, peer_transport
 from shared.metrics import POOLS, MetricsMiddleware, MetricsProbe, metrics_router
@@ -102,6 +102,7 @@ def create_service_app(
                 app.state.engine = engine
                 POOLS.pools[settings.service_name] = engine.sync_engine.pool
                 app.state.sessionmaker = make_sessionmaker(engine)
+                app.state.read_sessionmaker = make_read_sessionmaker(engine)
             if verify_tokens and getattr(app.state, "token_verifier", None) is None:
                 if settings.jwks_url is None:
                     raise RuntimeError(f"{settings.service_name}: jwks_url must be set")

@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from shared.db import get_session, to_async_url
+from shared.db import get_read_session, get_session, to_async_url
 from shared.devstack.postgres import (
     PostgresHandle,
     drop_database,
@@ -114,7 +114,11 @@ def use_test_session(app: FastAPI, session: AsyncSession) -> None:
         finally:
             session.expunge_all()
 
+    async def test_read() -> AsyncIterator[AsyncSession]:
+        yield session
+
     app.dependency_overrides[get_session] = test_unit_of_work
+    app.dependency_overrides[get_read_session] = test_read
 
 
 async def asgi_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from shared.db import SessionDep
+from shared.db import ReadSessionDep, SessionDep
 from shared.errors import PROBLEM_SCHEMA, InvalidInput, field_error
 from trades.api.deps import RuntimeDep, ServiceDep
 from trades.db import repositories as repo
@@ -35,7 +35,9 @@ OrgQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
 )
 async def trade_access(
     trade_id: uuid.UUID,
-    session: SessionDep,
+    # One statement decides (the trade's existence is read only when it found no row), so it needs
+    # no transaction around it: this runs for every request another service makes on a trade.
+    session: ReadSessionDep,
     _service: ServiceDep,
     org: OrgQuery = None,
     org_id: Annotated[OrgQuery, Query(description="Same as `org`")] = None,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from shared.db import SessionDep
+from shared.db import ReadSessionDep, SessionDep
 from shared.errors import PROBLEM_SCHEMA, InvalidInput, field_error
 from trades.api.deps import (
     AccessDep,
@@ -78,7 +78,7 @@ StatusFilter = Annotated[list[TradeStatus] | None, Query(description="Any of the
 
 @router.get("", response_model=Page[TradeSummary])
 async def list_trades(
-    session: SessionDep,
+    session: ReadSessionDep,
     caller: CallerDep,
     status: StatusFilter = None,
     direction: Direction | None = None,
@@ -144,7 +144,7 @@ async def list_invitations(session: SessionDep, caller: CallerDep) -> list[Trade
 
 @router.get("/lookup", response_model=TradeSummary, responses={404: PROBLEM_SCHEMA})
 async def lookup_trade(
-    session: SessionDep,
+    session: ReadSessionDep,
     caller: CallerDep,
     bl_no: Annotated[str | None, Query(max_length=35)] = None,
     booking_no: Annotated[str | None, Query(max_length=35)] = None,
