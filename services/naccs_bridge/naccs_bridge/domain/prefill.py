@@ -39,12 +39,16 @@ from naccs_bridge.domain.specs import (
 from naccs_bridge.domain.telegram import FormValues
 from naccs_bridge.domain.transforms import (
     CONFIG_KEYS,
+    PLAIN_VALUES,
     RULES,
     TRANSFORMS,
     Context,
     PrefillConfig,
     TransformFailed,
+    _dump_keys,
     as_text,
+    dump_field,
+    model_type,
     resolve_path,
 )
 
@@ -127,14 +131,20 @@ class NaccsForm(StrictModel):
         items: dict[str, str] = {}
         groups: dict[str, list[dict[str, str]]] = {}
         for item in self.items:
-            if item.group is None:
-                items[item.key] = item.value
+            fields = (
+                item.__dict__
+            )  # the field values (read once; attribute access per field costs more)
+            group = fields["group"]
+            if group is None:
+                items[fields["key"]] = fields["value"]
                 continue
-            blocks = groups.setdefault(item.group, [])
-            assert item.index is not None
-            while len(blocks) <= item.index:
+            blocks = groups.get(group)
+            if blocks is None:
+                blocks = groups[group] = []
+            index: int = fields["index"]
+            while len(blocks) <= index:
                 blocks.append({})
-            blocks[item.index][item.key] = item.value
+            blocks[index][fields["key"]] = fields["value"]
         for blocks in groups.values():
             while blocks and not any(blocks[-1].values()):
                 blocks.pop()  # trailing blank repeats carry nothing; the codec pads 'all' groups itself
@@ -784,7 +794,8 @@ class _Writer:
         self.lines: list[str] = []
         self.depth = 1
         self.namespace: dict[str, Any] = {}
-        self.roots: dict[str, str] = {}  # bundle part -> local variable
+        self.roots: dict[str, str] = {}  # bundle part in the tree -> local variable
+        self.parts: dict[str, tuple[str, str]] = {}  # bundle part -> (local variable, its model)
         self.patterns: dict[int, tuple[str, str]] = {}  # id(refused) -> (list name, pattern name)
 
     def __call__(self, line: str) -> None:
@@ -803,6 +814,12 @@ class _Writer:
             self.roots[part] = f"root_{len(self.roots)}"
         return self.roots[part]
 
+    def part(self, name: str, model: type[BaseModel]) -> str:
+        """The local holding the bundle's part ``name`` (a ``model`` or None, checked on entry)."""
+        if name not in self.parts:
+            self.parts[name] = (f"part_{len(self.parts)}", self.value(model, "model"))
+        return self.parts[name][0]
+
     def deferred(self, refused: Callable[[str], re.Match[str] | None]) -> str:
         """The list collecting the ASCII values this check refuses or passes, checked at the end."""
         key = id(getattr(refused, "__self__", refused))  # the pattern; each plan has its own method
@@ -812,10 +829,55 @@ class _Writer:
         return self.patterns[key][0]
 
 
+def _model_path(source: _SourcePlan) -> tuple[str, list[tuple[type[BaseModel], str]]] | None:
+    """For a path through model fields only (``SI.bookingNo``, ``BK.vessel.name``; no list index): the
+    bundle part's field and, step by step, the model class read and the field name. None otherwise."""
+    if source.root is None:
+        return None
+    part = _dump_keys(TradeBundle).get(source.root)
+    model = model_type(TradeBundle.model_fields[part].annotation) if part is not None else None
+    if part is None or model is None or not source.steps:
+        return None
+    steps: list[tuple[type[BaseModel], str]] = []
+    for number, (segment, index) in enumerate(source.steps):
+        name = _dump_keys(model).get(segment) if index == _PATH_LIST_INDEX else None
+        if name is None:
+            return None
+        steps.append((model, name))
+        if number < len(source.steps) - 1:
+            inner = model_type(model.model_fields[name].annotation)
+            if inner is None:
+                return None
+            model = inner
+    return part, steps
+
+
+def _emit_model_path(w: _Writer, part: str, steps: list[tuple[type[BaseModel], str]]) -> None:
+    """``raw`` read from the bundle's models: what the tree gives, without dumping the part (the leaf is
+    dumped alone, by :func:`dump_field`, unless it is a plain value). A model of another class than its
+    field's (a bundle built without validation) leaves the form to the plan, which reads the tree."""
+    value = w.part(part, steps[0][0])
+    for number, (model, name) in enumerate(steps):
+        if number == 0:
+            w(f"raw = {value}.{name} if {value} is not None else None")
+        else:
+            w("if raw is not None:")
+            w(f"    if type(raw) is not {w.value(model, 'model')}:")
+            w("        return None")
+            w("    parent = raw")
+            w(f"    raw = raw.{name}")
+    parent = value if len(steps) == 1 else "parent"
+    w("if raw is not None and type(raw) not in _PLAIN_VALUES:")
+    w(f"    raw = _dump_field({parent}, {steps[-1][1]!r}, raw)")
+
+
 def _emit_raw(w: _Writer, source: _SourcePlan) -> None:
     """``raw``: the source's value before transforms (``fails`` on a rule that fails)."""
     kind = source.kind
-    if source.root is not None or source.relative:
+    model_path = _model_path(source)
+    if model_path is not None:
+        _emit_model_path(w, *model_path)
+    elif source.root is not None or source.relative:
         if source.relative:
             base = "row"
         else:
@@ -1034,12 +1096,19 @@ def _generate_fill(
         "    group_source = None",
         *(f"    {name} = []" for name, _ in w.patterns.values()),
         *(f"    {local} = _UNREAD" for local in w.roots.values()),
+        "    bundle = run.bundle",
     ]
+    for part, (local, model) in w.parts.items():
+        head.append(f"    {local} = bundle.{part}")
+        head.append(f"    if {local} is not None and type({local}) is not {model}:")
+        head.append("        return None")
     source = "\n".join([*head, *body, *tail]) + "\n"
     namespace: dict[str, Any] = {
         **w.namespace,
         "_UNREAD": _UNREAD,
         "_walk": _walk,
+        "_PLAIN_VALUES": PLAIN_VALUES,
+        "_dump_field": dump_field,
         "_STR_OR_LIST": (str, list),
         "as_text": as_text,
         "TransformFailed": TransformFailed,

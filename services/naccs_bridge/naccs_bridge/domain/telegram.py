@@ -236,11 +236,27 @@ def encode_input_header(header: InputHeader, message_length: int) -> bytes:
         "system_id": header.system_id,
         "message_length": f"{message_length:06d}",
     }
+    # The fields tile the 398 bytes in order: when every value is ASCII and fits its field (what
+    # InputHeader's patterns and lengths allow), the line is the values padded, joined.
+    parts = [values.get(field.name, "").ljust(field.width) for field in INPUT_HEADER_FIELDS]
+    line_text = "".join(parts)
+    if len(line_text) == HEADER_WIDTH and line_text.isascii():
+        return line_text.encode("ascii") + CRLF
     line = bytearray(b" " * HEADER_WIDTH)
     for field in INPUT_HEADER_FIELDS:
         raw = values.get(field.name, "").encode("ascii")
         line[field.offset : field.offset + len(raw)] = raw
     return bytes(line) + CRLF
+
+
+def _header_fields_tile(fields: tuple[HeaderField, ...], width: int) -> bool:
+    return [f.offset for f in fields] == [
+        sum(f.width for f in fields[:n]) for n in range(len(fields))
+    ] and sum(f.width for f in fields) == width
+
+
+if not _header_fields_tile(INPUT_HEADER_FIELDS, HEADER_WIDTH):
+    raise AssertionError("encode_input_header's fast path needs fields that tile the header")
 
 
 def _refuse_unknown_keys(field_map: FieldMap, values: FormValues) -> None:

@@ -17,7 +17,8 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from functools import cache
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic_core import SchemaSerializer
 
 from naccs_bridge.domain.bundle import CompanyMaster, TradeBundle
 from naccs_bridge.domain.loading import read_toml
@@ -59,8 +60,10 @@ class LazyTree(Mapping[str, Any]):
     """``model.model_dump(by_alias=True, exclude_none=True)`` (what ``TradeBundle.as_tree`` gives), with each
     top-level entry dumped the first time it is read. A prefill reads a few of the bundle's parts; dumping
     every form and the whole master data up front cost more than all of an ECR prefill's items, and the
-    master data grows with the bridge's customers. Entries named in ``nested`` (the master data) are lazy
-    trees themselves, so a lookup in one master table does not dump the others."""
+    master data grows with the bridge's customers. Entries named in ``nested`` (the forms, the master
+    data, ...) are lazy trees themselves, field by field, so reading ``SI.shipper`` or one master table
+    does not dump the rest of the S/I or the other tables. Reads as, compares equal to and prints as the
+    plain dump."""
 
     __slots__ = ("_loaded", "_model", "_nested")
 
@@ -77,13 +80,10 @@ class LazyTree(Mapping[str, Any]):
         if value is None:
             return default  # not in the dump (exclude_none)
         loaded: Any
-        if isinstance(value, BaseModel):
-            if name in self._nested:
-                loaded = LazyTree(value)
-            else:  # the part's own dump is the same as its entry in the whole dump, and cheaper
-                loaded = value.model_dump(by_alias=True, exclude_none=True)
+        if name in self._nested and isinstance(value, BaseModel):
+            loaded = LazyTree(value)
         else:
-            loaded = self._model.model_dump(by_alias=True, exclude_none=True, include={name})[key]
+            loaded = dump_field(self._model, name, value)
         self._loaded[key] = loaded
         return loaded
 
@@ -116,11 +116,34 @@ class LazyTree(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._present())
 
+    def plain(self) -> dict[str, Any]:
+        """The whole dump as plain dicts."""
+        return {
+            key: value.plain() if isinstance(value, LazyTree) else value
+            for key, value in self.items()
+        }
+
     def __repr__(self) -> str:
-        return f"LazyTree({dict(self)!r})"
+        return repr(self.plain())  # so ``str()`` of a part gives what it gave when it was a dict
 
 
 _UNREAD = object()
+# Values that ``model_dump`` (python mode) returns as they are, the very object
+PLAIN_VALUES = frozenset({str, int, float, bool, Decimal, date, datetime})
+
+
+def model_type(annotation: Any) -> type[BaseModel] | None:
+    """The model class of a field annotated ``Model`` or ``Model | None``, else None."""
+    args = [arg for arg in getattr(annotation, "__args__", (annotation,)) if arg is not type(None)]
+    if len(args) == 1 and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+        return args[0]
+    return None
+
+
+# the bundle's parts that are lazy trees of their own in a prefill's tree (the forms, master data, ...)
+BUNDLE_PARTS = frozenset(
+    name for name, info in TradeBundle.model_fields.items() if model_type(info.annotation)
+)
 
 
 @cache
@@ -130,6 +153,29 @@ def _dump_keys(model: type[BaseModel]) -> dict[str, str]:
         (info.serialization_alias or info.alias or name): name
         for name, info in model.model_fields.items()
     }
+
+
+@cache
+def field_serializer(model: type[BaseModel], name: str) -> SchemaSerializer | None:
+    """The serializer of one field's type (None when the field carries metadata that could change it):
+    what ``TypeAdapter(annotation).dump_python`` calls, without its wrapper."""
+    info = model.model_fields[name]
+    if info.metadata or info.annotation is None:
+        return None
+    return TypeAdapter(info.annotation).serializer
+
+
+def dump_field(instance: BaseModel, name: str, value: Any) -> Any:
+    """``instance``'s field ``name`` (its value ``value``, not None) as in
+    ``instance.model_dump(by_alias=True, exclude_none=True)``, without dumping the rest of the instance:
+    plain values as they are, anything else by the field type's own serializer."""
+    if type(value) in PLAIN_VALUES:
+        return value
+    serializer = field_serializer(type(instance), name)
+    if serializer is None:
+        dumped = instance.model_dump(by_alias=True, exclude_none=True, include={name})
+        return next(iter(dumped.values()))
+    return serializer.to_python(value, by_alias=True, exclude_none=True)
 
 
 @dataclass
@@ -144,7 +190,7 @@ class Context:
 
     def __post_init__(self) -> None:
         if not self.tree:
-            self.tree = LazyTree(self.bundle, nested=frozenset({"master"}))
+            self.tree = LazyTree(self.bundle, nested=BUNDLE_PARTS)
 
 
 def resolve_path(tree: Mapping[str, Any], path: str, element: Any = None) -> Any:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from naccs_bridge.domain.bundle import CarryInPlace, TradeBundle
 from naccs_bridge.domain.charset import (
@@ -41,7 +42,7 @@ from naccs_bridge.domain.telegram import (
     encode_body,
     reference_encode_body,
 )
-from naccs_bridge.domain.transforms import LazyTree, PrefillConfig
+from naccs_bridge.domain.transforms import BUNDLE_PARTS, LazyTree, PrefillConfig, dump_field
 
 ALL_CODES = [entry.code for entry in load_catalogue().codes]
 
@@ -343,6 +344,61 @@ def test_the_lazy_tree_reads_as_the_whole_dump(
         assert tree == bundle.as_tree()
         assert "AN" not in LazyTree(TradeBundle())
         assert tree.get("BL", "absent") == bundle.as_tree().get("BL", "absent")
+
+
+def test_the_prefill_tree_with_lazy_parts_reads_and_prints_as_the_whole_dump(
+    export_fcl: TradeBundle, export_lcl: TradeBundle, import_fcl: TradeBundle
+) -> None:
+    for bundle in (export_fcl, export_lcl, import_fcl, TradeBundle()):
+        dump = bundle.as_tree()
+        tree = LazyTree(bundle, nested=BUNDLE_PARTS)
+        assert tree == dump
+        assert repr(tree) == repr(dump)
+        for key, part in dump.items():
+            assert tree[key] == part
+            assert str(tree[key]) == str(part)  # what _text() of a whole part would print
+            if isinstance(part, dict):
+                assert list(tree[key]) == list(part)
+    tree = LazyTree(export_fcl, nested=BUNDLE_PARTS)
+    assert tree["SI"]["shipper"]["companyId"] == "minato-denki"
+    assert set(tree._loaded) == {"SI"}
+    assert set(tree["SI"]._loaded) == {"shipper"}
+
+
+def test_a_field_dumped_alone_is_the_field_in_the_whole_dump(
+    export_fcl: TradeBundle, export_lcl: TradeBundle, import_fcl: TradeBundle
+) -> None:
+    def check(model: BaseModel) -> None:
+        dump = model.model_dump(by_alias=True, exclude_none=True)
+        for name, info in type(model).model_fields.items():
+            value = getattr(model, name)
+            key = info.alias or name
+            if value is None:
+                assert key not in dump
+                continue
+            alone = dump_field(model, name, value)
+            assert alone == dump[key]
+            assert type(alone) is type(dump[key])
+            if isinstance(value, BaseModel):
+                check(value)
+
+    for bundle in (export_fcl, export_lcl, import_fcl, TradeBundle()):
+        check(bundle)
+
+
+def test_a_bundle_part_of_another_class_leaves_the_form_to_the_plan(
+    export_fcl: TradeBundle, config: PrefillConfig
+) -> None:
+    """The generated code reads the forms' fields by their declared classes; a part of another class (a
+    bundle built without validation) is read through the tree, by the plan."""
+    bk = export_fcl.bk
+    assert bk is not None
+    odd = export_fcl.model_copy(
+        update={"pl": bk}
+    )  # a BookingConfirmation where a PackingList belongs
+    field_map = load_field_map("ECR")
+    assert generated_prefill(field_map, odd, config, Charset.SHIFT_JIS) is None
+    assert_same_form(field_map, odd, config)
 
 
 def test_a_master_lookup_dumps_only_the_table_it_reads(export_fcl: TradeBundle) -> None:
