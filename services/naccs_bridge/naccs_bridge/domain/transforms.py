@@ -252,6 +252,11 @@ _NOT_ALPHANUMERIC = re.compile(r"[^0-9A-Za-z]")
 
 
 def _key(text: str) -> str:
+    """The text for comparing names and codes: normalized, upper case, dots and whitespace runs as one
+    space."""
+    if text.isascii() and "." not in text:
+        # normalize_text has left single spaces between words, which the substitution keeps as they are
+        return " ".join(text.split()).upper()
     return _KEY_SEPARATORS.sub(" ", normalize_text(text).upper()).strip()
 
 
@@ -292,7 +297,7 @@ def country_code_of(text: str) -> str | None:
 
 def _place_text(value: Any) -> str:
     """A Location (``{code, name}``) or plain text: the code when the form gives one, else the name."""
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         picked = value.get("code") or value.get("name")
         if not picked:
             raise TransformFailed("the place has neither a code nor a name")
@@ -307,7 +312,8 @@ def _locode(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
     for port in ctx.bundle.master.ports:
         if _key(port.name) == text.split(",")[0].strip() or port.locode == text:
             return Derived(port.locode, f"master:ports[{port.locode}]")
-    name, _, country = (part.strip() for part in text.partition(","))
+    name, _, country = text.partition(",")
+    name, country = name.strip(), country.strip()
     if name in by_name:
         return Derived(by_name[name])
     compact = text.replace(" ", "")
@@ -392,8 +398,14 @@ def _quantity(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derive
     places = args.get("places")
     amount = _decimal(value)
     if places is not None:
-        amount = amount.quantize(Decimal(1).scaleb(-int(places)))
+        amount = amount.quantize(_quantum(int(places)))
     return Derived(format_decimal(amount))
+
+
+@cache
+def _quantum(places: int) -> Decimal:
+    """``Decimal(1).scaleb(-places)``: 0.001 for 3 places (one per places value a map names)."""
+    return Decimal(1).scaleb(-places)
 
 
 def _digits(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
@@ -445,7 +457,7 @@ def _master_lookup(value: Any, ctx: Context, args: Mapping[str, str | int]) -> D
 def _call_sign(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
     """T8: vessel → call sign (船舶コード): the form's call sign when it gives one (the carrier's), else the
     vessel master by name; a known call sign passes through."""
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         if value.get("callSign"):
             return Derived(_text(value["callSign"]).upper())
         if not value.get("name"):
@@ -538,12 +550,16 @@ def _looks_like_region(part: str) -> bool:
 
 def _find_company(party: Mapping[str, Any], ctx: Context) -> CompanyMaster | None:
     companies = ctx.bundle.master.companies
-    for attribute in ("company_id", "corporate_number"):
-        wanted = party.get("companyId" if attribute == "company_id" else "corporateNumber")
-        if wanted:
-            match = next((c for c in companies if getattr(c, attribute) == wanted), None)
-            if match is not None:
-                return match
+    wanted = party.get("companyId")
+    if wanted:
+        for company in companies:
+            if company.company_id == wanted:
+                return company
+    wanted = party.get("corporateNumber")
+    if wanted:
+        for company in companies:
+            if company.corporate_number == wanted:
+                return company
     names = {_key(str(party[k])) for k in ("name", "nameEn") if party.get(k)}
     return next((c for c in companies if names & {_key(n) for n in (c.name, c.name_en) if n}), None)
 
@@ -560,9 +576,26 @@ def _party_address_parts(party: Mapping[str, Any]) -> tuple[str, str, str, str]:
     return split_latin_address(address)
 
 
+# what _company takes from the company master for a field other than "name" (the English name, else the name)
+_COMPANY_MASTER_FIELDS = {
+    field: field
+    for field in (
+        "postal_code",
+        "address1",
+        "address2",
+        "address3",
+        "address4",
+        "phone",
+        "payment_method",
+        "bank_account_no",
+        "security_registration_no",
+    )
+}
+
+
 def _company(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
     """A Japanese exporter/importer: from the company master when the party is in it, else from the form."""
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise TransformFailed("expected a party")
     wanted = str(args["field"])
     company = _find_company(value, ctx)
@@ -579,18 +612,11 @@ def _company(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived
     if company is None and wanted in master_only:
         raise TransformFailed(f"{wanted} comes from the company master, and the party is not in it")
     if company is not None:
-        master_value = {
-            "name": company.name_en or company.name,
-            "postal_code": company.postal_code,
-            "address1": company.address1,
-            "address2": company.address2,
-            "address3": company.address3,
-            "address4": company.address4,
-            "phone": company.phone,
-            "payment_method": company.payment_method,
-            "bank_account_no": company.bank_account_no,
-            "security_registration_no": company.security_registration_no,
-        }.get(wanted)
+        if wanted == "name":
+            master_value = company.name_en or company.name
+        else:
+            field = _COMPANY_MASTER_FIELDS.get(wanted)
+            master_value = getattr(company, field) if field is not None else None
         if not master_value and wanted in master_only:
             raise TransformFailed(f"the company master has no {wanted} for {company.company_id}")
         if master_value:

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from naccs_bridge.domain import transforms
 from naccs_bridge.domain.bundle import CarryInPlace, TradeBundle
 from naccs_bridge.domain.charset import (
     Charset,
@@ -419,3 +420,24 @@ def test_the_full_width_check_is_the_character_by_character_rule() -> None:
         char = chr(code_point)
         expected = None if char in half_width or is_portable_full_width(char) else 0
         assert first_disallowed(char, numeric=False, full_width=True) == expected, hex(code_point)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(st.characters(max_codepoint=0x7F), max_size=30),
+        st.text(st.sampled_from(" .\t\n\x0b\x1c\x1fAb9-,ｱ東\u3000\u00a0"), max_size=30),
+        st.text(max_size=30),
+    )
+)
+def test_the_key_of_ascii_text_without_dots_is_the_regex_key(text: str) -> None:
+    assert transforms._key(text) == (
+        transforms._KEY_SEPARATORS.sub(" ", transforms.normalize_text(text).upper()).strip()
+    )
+
+
+def test_a_quantum_is_one_scaled_by_the_places() -> None:
+    for places in range(-3, 10):
+        quantum = transforms._quantum(places)
+        assert quantum == Decimal(1).scaleb(-places)
+        assert str(quantum) == str(Decimal(1).scaleb(-places))
