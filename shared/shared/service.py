@@ -125,6 +125,10 @@ def create_service_app(
         description=description,
         version="0.1.0",
         lifespan=lifespan,
+        # Our spans and metrics are our own (shared.tracing, shared.metrics). FastAPI's native
+        # telemetry would otherwise ask OpenTelemetry's global providers on every request whether
+        # it is configured: ~2.7 µs per request in every service, on the gateway's hop too.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         openapi_url="/openapi.json" if serve_openapi else None,
         docs_url="/docs" if serve_openapi else None,
         redoc_url=None,
