@@ -16,7 +16,8 @@ process's CPU per delivery. ``BENCH_WEBHOOK_BASELINE_REV=<git rev>`` also runs t
 ``BENCH_WEBHOOK_BASELINE_TREE=DIR`` takes it from ``DIR/services/notifications`` instead.
 ``BENCH_WEBHOOK_PYSPY=PREFIX`` records py-spy (200 Hz, speedscope, ``--subprocesses``) on the
 notifications process during each variant's burst, to ``PREFIX-<variant>.json``; CPU per delivery is
-then inflated by the sampling, so compare profiles with profiles.
+then inflated by the sampling, so compare profiles with profiles (``BENCH_WEBHOOK_PYSPY_NATIVE=1``
+adds C frames).
 """
 
 from __future__ import annotations
@@ -174,7 +175,12 @@ def burst(
                 "speedscope",
                 "--output",
                 pyspy,
-                "--nonblocking",
+                # --native (C frames) has to stop the process for each sample.
+                *(
+                    ["--native"]
+                    if os.environ.get("BENCH_WEBHOOK_PYSPY_NATIVE")
+                    else ["--nonblocking"]
+                ),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

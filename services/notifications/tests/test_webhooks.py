@@ -264,6 +264,41 @@ class TestCrashSafety:
         log = await deliveries(live, tokens, org, endpoint["id"])
         assert {(d["status"], d["attempt_count"]) for d in log} == {("delivered", 1)}
 
+    async def test_one_event_to_several_endpoints_in_one_batch_carries_its_data_to_each(
+        self,
+        live: Any,
+        tokens: Any,
+        trades: Any,
+        receivers: Callable[..., AbstractAsyncContextManager[Any]],
+        make_envelope: Callable[..., Any],
+    ) -> None:
+        org = uuid.uuid4()
+        trade = trades.add_trade(org)
+        async with receivers() as a, receivers() as b, receivers() as c:
+            for receiver in (a, b, c):
+                endpoint = await create_endpoint(live, tokens, org, receiver.url)
+                receiver.secrets = [endpoint["secret"]]
+            events = [make_envelope(trade_id=trade) for _ in range(2)]
+            for body in events:
+                await publish(live, tokens, body)
+            claimed = await live.dispatcher.claim_deliveries()
+            assert len(claimed) == 6  # one batch: each event's data is read once, used thrice
+            for delivery in claimed:
+                sent = next(e for e in events if e["id"] == str(delivery.event.id))
+                assert delivery.event.data == sent["data"]
+            await live.dispatcher._record_batch(
+                await live.dispatcher._send_batch(claimed, asyncio.Semaphore(5)),
+                asyncio.Semaphore(5),
+            )
+            for receiver in (a, b, c):
+                got = {
+                    orjson.loads(r["body"])["id"]: orjson.loads(r["body"])
+                    for r in receiver.requests
+                }
+                assert {i: p["data"] for i, p in got.items()} == {
+                    e["id"]: e["data"] for e in events
+                }
+
     async def test_a_batch_of_successes_logs_each_attempt_and_ends_the_failing_streak(
         self, live: Any, tokens: Any, trades: Any, receiver: Any, make_envelope: Callable[..., Any]
     ) -> None:
