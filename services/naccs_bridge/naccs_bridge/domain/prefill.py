@@ -950,10 +950,14 @@ def _emit_source(w: _Writer, source: _SourcePlan, in_group: bool) -> None:
             else repr(source.label)
         )
         kind = SourceKind.MASTER if source.kind is SourceKind.FORM else source.kind
-        w("if master:")
-        w("    prov = _construct(Provenance, set(_PROVENANCE_FIELDS), {")
+        w("if master:")  # construct_trusted(Provenance, ...) written out
+        w("    prov = _new(Provenance)")
+        w("    _SET_DICT(prov, {")
         w(f'        "kind": {w.value(kind, "kind")}, "source": {label},')
         w(f'        "transform": {source.transform_label!r}, "master": master}})')
+        w("    _SET_FIELDS_SET(prov, set(_PROVENANCE_FIELDS))")
+        w("    _SET_EXTRA(prov, None)")
+        w("    _SET_PRIVATE(prov, None)")
         w("else:")
         w(f"    prov = {plain}")
     else:
@@ -1035,10 +1039,41 @@ def _emit_item(w: _Writer, plan: _ItemPlan, in_group: bool) -> None:
     w("add(filled)")
 
 
+def _emit_group_elements(w: _Writer, group: GroupSpec) -> None:
+    """``elements`` and ``group_source`` as :meth:`_Engine.group_elements` finds them."""
+    w("elements = None")
+    w("group_source = None")
+    for number, spec in enumerate(group.sources):
+        source = _compile_source(spec, ())
+        model_path = _model_path(source)
+        if model_path is None and not (spec.is_path or spec.kind is SourceKind.RULE):
+            continue  # gives nothing (the reference's ``found = None``)
+        if number:
+            w("if elements is None:")
+            w.depth += 1
+        if model_path is not None:
+            _emit_model_path(w, *model_path)
+        elif spec.is_path:
+            w(f"raw = resolve_path(tree, {spec.argument!r})")
+        else:
+            rule = w.value(RULES[spec.argument], "rule") if spec.argument in RULES else None
+            w("try:")
+            w(f"    raw = {rule or f'RULES[{spec.argument!r}]'}(ctx)")
+            w("except TransformFailed:")
+            w("    raw = None")
+        w("if isinstance(raw, list) and raw:")
+        w("    elements = raw")
+        w(f"    group_source = {source.label!r}")
+        if number:
+            w.depth -= 1
+    w("if elements is None:")
+    w("    elements = []")
+
+
 def _emit_group(w: _Writer, plan: _GroupPlan) -> None:
     group = plan.group
     w(f"# group {group.key}")
-    w(f"elements, group_source = run.group_elements({w.value(group, 'group')})")
+    _emit_group_elements(w, group)
     w(f"if len(elements) > {group.max_repeats}:")
     message = f" repeats of {group.name_ja}, NACCS takes {group.max_repeats}"
     w(
@@ -1107,6 +1142,7 @@ def _generate_fill(
         **w.namespace,
         "_UNREAD": _UNREAD,
         "_walk": _walk,
+        "resolve_path": resolve_path,
         "_PLAIN_VALUES": PLAIN_VALUES,
         "_dump_field": dump_field,
         "_STR_OR_LIST": (str, list),
@@ -1122,7 +1158,7 @@ def _generate_fill(
         "_PROVENANCE_FIELDS": _PROVENANCE_FIELDS,
         "_relative_provenance": _PlanRun.relative_provenance,
         "_substitute": _substitute,
-        "_new": FilledItem.__new__,
+        "_new": BaseModel.__new__,
         "_FilledItem": FilledItem,
         "_FILLED_FIELDS": _FILLED_FIELDS,
         "_SET_DICT": _SET_DICT,

@@ -482,8 +482,11 @@ def _knows_every_key(plan: _BodyPlan, values: FormValues) -> bool:
         return False
     for group_key, blocks in values.groups.items():
         members = plan.group_members.get(group_key)
-        if members is None or any(not block.keys() <= members for block in blocks):
+        if members is None:
             return False
+        for block in blocks:
+            if not block.keys() <= members:
+                return False
     return True
 
 

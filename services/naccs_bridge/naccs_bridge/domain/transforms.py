@@ -22,7 +22,11 @@ from pydantic_core import SchemaSerializer
 
 from naccs_bridge.domain.bundle import CompanyMaster, TradeBundle
 from naccs_bridge.domain.loading import read_toml
-from shared.codes.corporate_number import check_corporate_number, check_naccs_trader_code
+from shared.codes.corporate_number import (
+    check_corporate_number,
+    check_naccs_trader_code,
+    corporate_number_check_digit,
+)
 from shared.codes.countries import COUNTRIES
 from shared.codes.dates import parse_date
 from shared.codes.locode import BUNDLED_LOCODES, check_locode_format
@@ -171,6 +175,8 @@ def dump_field(instance: BaseModel, name: str, value: Any) -> Any:
     plain values as they are, anything else by the field type's own serializer."""
     if type(value) in PLAIN_VALUES:
         return value
+    if type(value) is list and not value:
+        return []  # what any list type's serializer makes of an empty list
     serializer = field_serializer(type(instance), name)
     if serializer is None:
         dumped = instance.model_dump(by_alias=True, exclude_none=True, include={name})
@@ -494,13 +500,24 @@ JP_MUNICIPALITY = re.compile(r"^((?:.+?郡)?.+?市.+?区|.+?[市区町村])")
 
 def importer_exporter_code(corporate_number: str, branch_no: str | None) -> str:
     """T5: 輸出入者コード = 法人番号(13) + 枝番(4) ✅ [S15], checked with the project's code validators."""
-    number = check_corporate_number(corporate_number)
-    if number.error is not None:
-        raise TransformFailed(number.error.message_en)
+    if (
+        type(corporate_number) is str
+        and len(corporate_number) == 13
+        and corporate_number.isascii()
+        and corporate_number.isdigit()
+        and int(corporate_number[0]) == corporate_number_check_digit(corporate_number[1:])
+    ):
+        # what check_corporate_number finds valid, already in its normalized form (13 ASCII digits)
+        normalized = corporate_number
+    else:
+        number = check_corporate_number(corporate_number)
+        if number.error is not None:
+            raise TransformFailed(number.error.message_en)
+        normalized = number.normalized
     branch = _NOT_DIGITS.sub("", branch_no or "") or "0000"
     if len(branch) > 4:
         raise TransformFailed(f"branch number {branch_no!r} is longer than 4 digits")
-    return number.normalized + branch.zfill(4)
+    return normalized + branch.zfill(4)
 
 
 def _trader_code(value: Any) -> str:

@@ -44,6 +44,7 @@ from naccs_bridge.domain.telegram import (
     reference_encode_body,
 )
 from naccs_bridge.domain.transforms import BUNDLE_PARTS, LazyTree, PrefillConfig, dump_field
+from shared.codes.corporate_number import check_corporate_number
 
 ALL_CODES = [entry.code for entry in load_catalogue().codes]
 
@@ -441,3 +442,36 @@ def test_a_quantum_is_one_scaled_by_the_places() -> None:
         quantum = transforms._quantum(places)
         assert quantum == Decimal(1).scaleb(-places)
         assert str(quantum) == str(Decimal(1).scaleb(-places))
+
+
+def _importer_exporter_code_by_the_full_check(corporate_number: str, branch_no: str | None) -> str:
+    number = check_corporate_number(corporate_number)
+    if number.error is not None:
+        raise transforms.TransformFailed(number.error.message_en)
+    branch = transforms._NOT_DIGITS.sub("", branch_no or "") or "0000"
+    if len(branch) > 4:
+        raise transforms.TransformFailed(f"branch number {branch_no!r} is longer than 4 digits")
+    return number.normalized + branch.zfill(4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    number=st.one_of(
+        st.text(st.sampled_from("0123456789"), min_size=12, max_size=14),
+        st.text(st.sampled_from("0123456789 -.４"), min_size=12, max_size=16),
+        st.sampled_from(["4010401034567", "4010401034568", " 4010401034567", "4010-4010-34567"]),
+    ),
+    branch=st.one_of(st.none(), st.sampled_from(["", "0000", "1", "12345", "00-01"])),
+)
+def test_the_importer_exporter_code_is_the_full_check(number: str, branch: str | None) -> None:
+    expected: str | Exception
+    try:
+        expected = _importer_exporter_code_by_the_full_check(number, branch)
+    except transforms.TransformFailed as failed:
+        expected = failed
+    if isinstance(expected, str):
+        assert transforms.importer_exporter_code(number, branch) == expected
+    else:
+        with pytest.raises(transforms.TransformFailed) as raised:
+            transforms.importer_exporter_code(number, branch)
+        assert raised.value.reason == expected.reason
