@@ -473,16 +473,25 @@ class Dispatcher:
             seconds=self.settings.webhook_timeout_s + self.settings.webhook_connect_timeout_s
         )
 
-        async def attempt(delivery: ClaimedDelivery) -> AttemptResult | None:
-            async with semaphore:
-                expires = delivery.lease_expires_at
-                if expires is not None and expires - self.runtime.now() < needed:
-                    # Left alone: the lease expires and the next claim (ours or another's) takes it.
-                    log.info("delivery_lease_too_short", delivery_id=str(delivery.id))
-                    return None
-                return await self.attempt(delivery, bodies, secrets)
+        results: list[AttemptResult | None] = [None] * len(claimed)
+        pending = iter(range(len(claimed)))  # shared by the workers: each delivery taken once
 
-        results = await asyncio.gather(*(attempt(d) for d in claimed))
+        async def worker() -> None:
+            # A few workers over the batch rather than a task per delivery: no task and no
+            # semaphore wait per delivery (the semaphore still bounds sends and failure records).
+            for index in pending:
+                delivery = claimed[index]
+                async with semaphore:
+                    expires = delivery.lease_expires_at
+                    if expires is not None and expires - self.runtime.now() < needed:
+                        # Left alone: the lease expires and the next claim (ours or another's)
+                        # takes it.
+                        log.info("delivery_lease_too_short", delivery_id=str(delivery.id))
+                        continue
+                    results[index] = await self.attempt(delivery, bodies, secrets)
+
+        workers = min(self.settings.dispatcher_concurrency, len(claimed))
+        await asyncio.gather(*(worker() for _ in range(workers)))
         return [(d, r) for d, r in zip(claimed, results, strict=True) if r is not None]
 
     async def _record_batch(
