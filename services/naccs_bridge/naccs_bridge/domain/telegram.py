@@ -29,7 +29,6 @@ from naccs_bridge.domain.errors import (
     MalformedBody,
     MalformedHeader,
     MalformedResultCode,
-    NaccsBridgeError,
     RepeatOverflow,
     TelegramError,
     TelegramTooLong,
@@ -326,9 +325,9 @@ class _WireGroup:
     blank_block: str
 
 
-# (values.items, values.groups, charset, numeric right-aligned) -> the body's text or None
+# (values.items, values.groups, charset, numeric right-aligned) -> the body's bytes or None
 _GeneratedBody = Callable[
-    [dict[str, str], dict[str, list[dict[str, str]]], Charset, bool], str | None
+    [dict[str, str], dict[str, list[dict[str, str]]], Charset, bool], bytes | None
 ]
 
 
@@ -337,7 +336,7 @@ class _BodyPlan:
     layout: tuple[_WireItem | _WireGroup, ...]
     single_keys: frozenset[str]
     group_members: dict[str, frozenset[str]]
-    # the layout written out as one function: the body's text, or None when the loop must decide
+    # the layout written out as one function: the body's bytes, or None when the loop must decide
     generated: _GeneratedBody
     source: str  # the generated Python, for reading and debugging
 
@@ -383,90 +382,153 @@ def compile_body_plan(field_map: FieldMap) -> _BodyPlan:
 
 
 # Generated code: the wire layout of a map written out as the source of one function, compiled once with
-# the body plan. Each item is one block: its value read by key, padded as text when it is ASCII and fits
-# (its characters checked at the end, one regex search for all values of a character class: a class is
-# one character, so a joined text passes exactly when every value does), else its line made by
-# :func:`_text_line`, which checks and encodes it as the reference does. When anything would raise (a
-# refused character, a value too long, too many repeats), the function returns None and the loop of
-# :func:`encode_body` runs instead, in wire order, so the same error is raised for the same item.
+# the body plan. A run of consecutive half-width and n items becomes one %-format (``%-35s`` pads a value
+# to 35 characters as ljust does, ``%8s`` right-aligns as rjust), filled with the values read by key; the
+# run's line is kept when it is ASCII and as long as the widths add up (so every value fitted), and no
+# value holds a character its class refuses: a class is one character, so the joined values pass exactly
+# when each does. ASCII is one byte, the same byte, in every channel charset, so such a line is encoded as
+# ASCII. An item that takes full-width text has its own line, by encode_item when it is not ASCII. When
+# anything would raise (a refused character, a value too long, not text, too many repeats), the function
+# returns None and the loop of :func:`encode_body` runs instead, in wire order, so the same error is
+# raised for the same item.
+
+# the channel charsets that encode each ASCII character as that very byte (all of them today)
+_ASCII_COMPATIBLE = frozenset(
+    charset for charset in Charset if all(chr(i).encode(charset) == bytes([i]) for i in range(128))
+)
 
 
-def _emit_wire_item(lines: list[str], names: dict[str, Any], wire: _WireItem, depth: int) -> None:
-    pad = "    " * depth
-    refused = disallowed_pattern(wire.numeric)
-    if not refused.pattern.startswith("[^") and refused.pattern != "(?s).":
-        raise AssertionError("the deferred check needs a one-character pattern")
-    deferred = "deferred_numeric" if wire.numeric else "deferred_text"
-    item = f"_item{len(names)}"
-    names[item] = wire.item
-    padded = (
-        f"value.rjust({wire.width}) if right else value.ljust({wire.width})"
-        if wire.numeric
-        else f"value.ljust({wire.width})"
+class _BodyWriter:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {}
+        self.locals = 0
+
+    def name(self, value: Any) -> str:
+        name = f"_c{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def local(self) -> str:
+        self.locals += 1
+        return f"v{self.locals}"
+
+
+def _emit_run(w: _BodyWriter, run: list[_WireItem], pad: str) -> None:
+    """One %-format for a run of half-width and n items."""
+    names = [w.local() for _ in run]
+    text = [name for name, wire in zip(names, run, strict=True) if not wire.numeric]
+    digits = [name for name, wire in zip(names, run, strict=True) if wire.numeric]
+    left = "".join(f"%-{wire.width}s\r\n" for wire in run)
+    right = "".join(
+        f"%{wire.width}s\r\n" if wire.numeric else f"%-{wire.width}s\r\n" for wire in run
     )
-    lines += [
+    width = sum(wire.width + 2 for wire in run)
+    w.lines.append(
+        f"{pad}{', '.join(names)}, = {', '.join(f'get({wire.key!r}, {chr(39) * 2})' for wire in run)},"
+    )
+    w.lines.append(f"{pad}try:")
+    w.lines.append(f"{pad}    text = ''.join(({''.join(f'{name}, ' for name in text)}))")
+    w.lines.append(f"{pad}    digits = ''.join(({''.join(f'{name}, ' for name in digits)}))")
+    w.lines.append(f"{pad}except TypeError:")
+    w.lines.append(f"{pad}    return None")
+    arguments = f"({''.join(f'{name}, ' for name in names)})"
+    if digits and left != right:
+        w.lines.append(f"{pad}line = ({w.name(right)} if right else {w.name(left)}) % {arguments}")
+    else:
+        w.lines.append(f"{pad}line = {w.name(left)} % {arguments}")
+    w.lines.append(
+        f"{pad}if (len(line) != {width} or not line.isascii() or _TEXT_REFUSED(text) is not None"
+        " or _NUMERIC_REFUSED(digits) is not None):"
+    )
+    w.lines.append(f"{pad}    return None")
+    w.lines.append(f"{pad}add(line.encode('ascii'))")
+
+
+def _emit_full_width(w: _BodyWriter, wire: _WireItem, pad: str) -> None:
+    """The line of an item that takes full-width text."""
+    item = w.name(wire.item)
+    w.lines += [
         f"{pad}value = get({wire.key!r}, '')",
         f"{pad}if not value:",
-        f"{pad}    add({' ' * wire.width!r})",
-        f"{pad}elif value.isascii() and len(value) <= {wire.width}:",
-        f"{pad}    {deferred}.append(value)",
-        f"{pad}    add({padded})",
+        f"{pad}    add({wire.blank.encode('ascii')!r})",
+        f"{pad}elif type(value) is str and value.isascii() and len(value) <= {wire.width}:",
+        f"{pad}    deferred_text.append(value)",
+        f"{pad}    add(value.ljust({wire.width}).encode('ascii') + b'\\r\\n')",
         f"{pad}else:",
         f"{pad}    try:",
-        f"{pad}        add(_text_line({item}, value, charset, right))",
-        f"{pad}    except NaccsBridgeError:",
+        f"{pad}        add(encode_item({item}, value, charset, align_numeric_right=right) + b'\\r\\n')",
+        f"{pad}    except Exception:  # the loop raises what the reference raises here, or before",
         f"{pad}        return None",
     ]
+
+
+def _emit_wires(w: _BodyWriter, wires: tuple[_WireItem, ...], pad: str) -> None:
+    run: list[_WireItem] = []
+    for wire in wires:
+        if wire.item.full_width and not wire.numeric:
+            if run:
+                _emit_run(w, run, pad)
+                run = []
+            _emit_full_width(w, wire, pad)
+        else:
+            run.append(wire)
+    if run:
+        _emit_run(w, run, pad)
 
 
 def _generate_body(
     code: str, layout: tuple[_WireItem | _WireGroup, ...]
 ) -> tuple[str, _GeneratedBody]:
-    names: dict[str, Any] = {}
-    lines = [
+    w = _BodyWriter()
+    for pattern in (disallowed_pattern(False), disallowed_pattern(True)):
+        if not pattern.pattern.startswith("[^") and pattern.pattern != "(?s).":
+            raise AssertionError("the joined character check needs one-character patterns")
+    w.lines += [
         f"def body_{code}(items, groups, charset, right):",
+        "    if charset not in _ASCII_COMPATIBLE:",
+        "        return None",
         "    deferred_text = []",
-        "    deferred_numeric = []",
         "    out = []",
         "    add = out.append",
         "    get = items.get",
     ]
-    for element in layout:
+    singles: list[_WireItem] = []
+    for element in (*layout, None):
         if isinstance(element, _WireItem):
-            _emit_wire_item(lines, names, element, 1)
+            singles.append(element)
             continue
+        if singles:
+            _emit_wires(w, tuple(singles), "    ")
+            singles = []
+        if element is None:
+            break
         group = element.group
-        blank = "\r\n".join(" " * member.width for member in element.members)
-        lines += [
+        w.lines += [
             f"    blocks = groups.get({element.key!r}, [])",
             f"    if len(blocks) > {group.max_repeats}:",
             "        return None",
             "    for block in blocks:",
             "        get = block.get",
         ]
-        for member in element.members:
-            _emit_wire_item(lines, names, member, 2)
+        _emit_wires(w, element.members, "        ")
         if group.emit == "all":
-            lines += [
+            blank = w.name(element.blank_block.encode("ascii"))
+            w.lines += [
                 f"    if len(blocks) < {group.max_repeats}:",
-                f"        add('\\r\\n'.join([{blank!r}] * ({group.max_repeats} - len(blocks))))",
+                f"        add({blank} * ({group.max_repeats} - len(blocks)))",
             ]
-        lines.append("    get = items.get")
-    lines += [
+        w.lines.append("    get = items.get")
+    w.lines += [
         "    if deferred_text and _TEXT_REFUSED(''.join(deferred_text)) is not None:",
         "        return None",
-        "    if deferred_numeric and _NUMERIC_REFUSED(''.join(deferred_numeric)) is not None:",
-        "        return None",
-        "    if not out:",
-        "        return ''",
-        "    out.append('')",
-        "    return '\\r\\n'.join(out)",
+        "    return b''.join(out)",
     ]
-    source = "\n".join(lines) + "\n"
+    source = "\n".join(w.lines) + "\n"
     namespace: dict[str, Any] = {
-        **names,
-        "_text_line": _text_line,
-        "NaccsBridgeError": NaccsBridgeError,
+        **w.names,
+        "encode_item": encode_item,
+        "_ASCII_COMPATIBLE": _ASCII_COMPATIBLE,
         "_TEXT_REFUSED": disallowed_pattern(False).search,
         "_NUMERIC_REFUSED": disallowed_pattern(True).search,
     }
@@ -511,10 +573,10 @@ def encode_body(field_map: FieldMap, values: FormValues, settings: ChannelSettin
         _refuse_unknown_keys(field_map, values)
     charset = settings.charset
     right = settings.numeric_alignment == "right"
-    text = plan.generated(values.items, values.groups, charset, right)
-    if text is None:
-        text = _body_text(plan, values, charset, right)
-    return text.encode(charset)
+    body = plan.generated(values.items, values.groups, charset, right)
+    if body is None:
+        body = _body_text(plan, values, charset, right).encode(charset)
+    return body
 
 
 def _body_text(plan: _BodyPlan, values: FormValues, charset: Charset, right: bool) -> str:

@@ -106,13 +106,13 @@ def assert_same_body(field_map: FieldMap, values: FormValues, channel: ChannelSe
         expected = error
     plan = _BODY_PLANS.get(field_map)
     if _knows_every_key(plan, values):  # the generated function alone: the bytes, or None to refuse
-        text = plan.generated(
+        body = plan.generated(
             values.items, values.groups, channel.charset, channel.numeric_alignment == "right"
         )
         if isinstance(expected, bytes):
-            assert text is None or text.encode(channel.charset) == expected
+            assert body is None or body == expected
         else:
-            assert text is None
+            assert body is None
     if isinstance(expected, bytes):
         assert encode_body(field_map, values, channel) == expected
         return
