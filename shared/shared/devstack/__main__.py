@@ -16,6 +16,7 @@ from shared.devstack.stack import (
     ALL_SERVICES,
     DEMO_OPERATOR_EMAIL,
     DEMO_OPERATOR_PASSWORD,
+    GATEWAY,
     Stack,
     options_from_env,
 )
@@ -27,6 +28,17 @@ class _Stop(Exception):
 
 def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop
+
+
+def _replicas_line(stack: Stack) -> str:
+    """With ``MINATO_REPLICAS`` > 1: every gateway, and how many processes each service has."""
+    if stack.options.replicas <= 1:
+        return ""
+    others = ", ".join(stack.replica_urls(GATEWAY)[1:])
+    return (
+        f"  Replicas:  {stack.options.replicas} of every service (not the NACCS stand-in); "
+        f"the other gateways: {others}\n"
+    )
 
 
 def run() -> int:
@@ -41,7 +53,8 @@ def run() -> int:
         print(  # noqa: T201 - this is the command's output for a person
             f"\nMinato is up in {time.monotonic() - started:.1f}s ({where}).\n"
             f"  Gateway:   {stack.gateway_url}\n"
-            f"  API docs:  {stack.gateway_url}/docs\n"
+            + _replicas_line(stack)
+            + f"  API docs:  {stack.gateway_url}/docs\n"
             f"  Mail sink: {stack.processes['smtp-sink'].url}/messages\n"
             f"  Demo login (platform operator): {DEMO_OPERATOR_EMAIL} / {DEMO_OPERATOR_PASSWORD}\n"
             "  Demo world (organisations, logins, trades): `make demo` in another terminal\n"
