@@ -27,6 +27,11 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", env_file=".env", extra="ignore")
 
     service_name: str = "notifications"
+    # Kept connections: the event intake (the relays publish several events at a time) and the
+    # dispatcher (claim, send, record overlapped) together use more than the shared default of
+    # 10, and every overflow connection was opened and closed again, its prepared statements with
+    # it (bench/webhook_fanout.py).
+    db_pool_size: int = Field(default=20, ge=1)
 
     # Other services (internal HTTP). This service's own token comes from the gateway by client
     # credentials (NOTIFICATIONS_TOKEN_URL, _SERVICE_CLIENT_ID, _SERVICE_CLIENT_SECRET, read by
