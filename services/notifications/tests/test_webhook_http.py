@@ -156,6 +156,21 @@ class TestRequest:
         assert http.connections_opened == 2
         assert len(seen.requests) == 6
 
+    async def test_idle_connections_are_capped_over_all_targets(self) -> None:
+        http = client(max_idle=2)
+        async with server() as (port, seen):
+            for name in ("a.partner.test", "b.partner.test", "c.partner.test"):
+                assert (await post(http, port, host=name)).status == 204
+            assert http.idle_connections == 2  # the oldest (a) was closed for c
+            assert (await post(http, port, host="c.partner.test")).status == 204  # kept: reused
+            assert (await post(http, port, host="b.partner.test")).status == 204  # kept: reused
+            assert http.connections_opened == 3
+            assert (await post(http, port, host="a.partner.test")).status == 204  # a new one
+            assert http.connections_opened == 4
+        await http.aclose()
+        assert http.idle_connections == 0
+        assert len(seen.requests) == 6
+
     async def test_a_connection_the_receiver_closed_while_idle_is_replaced(self) -> None:
         async def one_per_connection(
             seen: Seen, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

@@ -20,7 +20,8 @@ What it guarantees (what the SSRF guard relies on):
   closed as soon as that much has arrived (never read to the end), and a response head larger than
   ``MAX_HEAD_BYTES`` is refused;
 - **keep-alive per target:** idle connections are pooled per (scheme, address, port, name) and reused
-  newest first; at most ``max_idle_per_target`` are kept, each for ``keepalive_s``. A connection goes
+  newest first; at most ``max_idle_per_target`` are kept (``max_idle`` over all targets), each for
+  ``keepalive_s``. A connection goes
   back only after a complete response on which both sides said keep-alive. A reused connection that
   turns out to be closed before any byte of the answer arrived is retried once on a fresh connection
   (the receiver closed it while it was idle; the usual keep-alive race).
@@ -274,6 +275,7 @@ class WebhookHttpClient:
         connect_timeout_s: float,
         max_body_bytes: int = 1024,
         max_idle_per_target: int = 20,
+        max_idle: int = 500,
         keepalive_s: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
@@ -281,12 +283,18 @@ class WebhookHttpClient:
         self.connect_timeout_s = connect_timeout_s
         self.max_body_bytes = max_body_bytes
         self.max_idle_per_target = max_idle_per_target
+        self.max_idle = max_idle
+        self._idle_count = 0
         self.keepalive_s = keepalive_s
         self._ssl_context = ssl_context
         self._idle: dict[PoolKey, list[_Connection]] = {}
         self._closed = False
         self.connections_opened = 0  # for tests and diagnostics
         self._releases = 0
+
+    @property
+    def idle_connections(self) -> int:
+        return self._idle_count
 
     @property
     def ssl_context(self) -> ssl.SSLContext:
@@ -362,6 +370,7 @@ class WebhookHttpClient:
         idle = self._idle.get(key)
         while idle:
             conn = idle.pop()
+            self._idle_count -= 1
             if conn.closed or now - conn.idle_since > self.keepalive_s:
                 conn.close()
                 continue
@@ -373,14 +382,29 @@ class WebhookHttpClient:
         if self._closed or conn.closed or not conn.complete or not conn.keep_alive:
             conn.close()
             return
-        conn.idle_since = now
-        idle = self._idle.setdefault(key, [])
-        idle.append(conn)
-        if len(idle) > self.max_idle_per_target:
-            idle.pop(0).close()  # the oldest
         self._releases += 1
         if self._releases % 1000 == 0:
             self._prune(now)
+        if self._idle_count >= self.max_idle:
+            self._drop_oldest_idle()
+        conn.idle_since = now
+        idle = self._idle.setdefault(key, [])
+        idle.append(conn)
+        self._idle_count += 1
+        if len(idle) > self.max_idle_per_target:
+            idle.pop(0).close()  # the oldest
+            self._idle_count -= 1
+
+    def _drop_oldest_idle(self) -> None:
+        """Close the connection idle the longest, over all targets (each list is oldest first)."""
+        key = min(self._idle, key=lambda k: self._idle[k][0].idle_since, default=None)
+        if key is None:
+            return
+        idle = self._idle[key]
+        idle.pop(0).close()
+        self._idle_count -= 1
+        if not idle:
+            del self._idle[key]
 
     def _prune(self, now: float) -> None:
         """Close the idle connections past ``keepalive_s`` and forget targets without any."""
@@ -391,6 +415,7 @@ class WebhookHttpClient:
                     conn.close()
                 else:
                     kept.append(conn)
+            self._idle_count -= len(self._idle[key]) - len(kept)
             if kept:
                 self._idle[key] = kept
             else:
@@ -439,3 +464,4 @@ class WebhookHttpClient:
             for conn in idle:
                 conn.close()
         self._idle.clear()
+        self._idle_count = 0
