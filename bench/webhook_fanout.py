@@ -56,6 +56,25 @@ NOTIFICATIONS = next(spec for spec in BACKENDS if spec.name == "notifications")
 WEBHOOKS = "/api/v1/notifications/webhooks"
 
 
+def process_group_cpu_split_s(pgid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of the live processes of a process group: system time is mostly
+    the sockets (PostgreSQL, the receiver, the intake's clients)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user = system = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            user += int(fields[11]) / tick
+            system += int(fields[12]) / tick
+    return user, system
+
+
 def schedule_event(orgs: list[str], index: int) -> dict[str, Any]:
     """A ``vessel_schedule.updated`` for some organisations, as notifications' Colins intake emits."""
     return {
@@ -187,10 +206,12 @@ def burst(
         )
         time.sleep(1)
     cpu_before = process_group_cpu_s(notifications.process.pid)
+    split_before = process_group_cpu_split_s(notifications.process.pid)
     published_at = time.time()
     intake_result = asyncio.run(publish(intake, token, batch, concurrency))
     stats = wait_for_deliveries(receiver, expected)
     cpu_s = process_group_cpu_s(notifications.process.pid) - cpu_before
+    split_after = process_group_cpu_split_s(notifications.process.pid)
     if spy is not None:
         spy.send_signal(signal.SIGINT)
         spy.wait(timeout=60)
@@ -222,6 +243,8 @@ def burst(
         "intake_retries": intake_result["retries"],
         "delivery_log": log,
         "notifications_cpu_s": round(cpu_s, 2),
+        "notifications_cpu_user_s": round(split_after[0] - split_before[0], 2),
+        "notifications_cpu_system_s": round(split_after[1] - split_before[1], 2),
         "notifications_cpu_us_per_delivery": round(cpu_s * 1e6 / stats["unique"], 1)
         if stats["unique"]
         else None,
