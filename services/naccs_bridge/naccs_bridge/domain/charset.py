@@ -62,6 +62,14 @@ def disallowed_pattern(numeric: bool) -> re.Pattern[str]:
 
 
 @cache
+def half_width_is_printable_ascii() -> bool:
+    """Whether the half-width table is exactly printable ASCII (U+0020-U+007E), as charset.toml has it:
+    then an ASCII text holds nothing a half-width (or full-width) item refuses exactly when
+    ``str.isprintable()`` says so, which is cheaper than the regex search."""
+    return set(load_charset_policy().half_width) == {chr(code) for code in range(0x20, 0x7F)}
+
+
+@cache
 def full_width_disallowed_pattern() -> re.Pattern[str]:
     """Like :func:`disallowed_pattern` for ``an`` items that take full-width text: the half-width table plus
     every portable full-width character. Those all encode to two EUC-JP bytes of 0xA1-0xFE that decode back

@@ -23,6 +23,7 @@ from naccs_bridge.domain.charset import (
     encoded_length,
     first_disallowed,
     full_width_disallowed_pattern,
+    half_width_is_printable_ascii,
     truncate_to_bytes,
 )
 from naccs_bridge.domain.specs import (
@@ -48,6 +49,7 @@ from naccs_bridge.domain.transforms import (
     _dump_keys,
     as_text,
     dump_field,
+    field_serializer,
     model_type,
     resolve_path,
 )
@@ -796,7 +798,7 @@ class _Writer:
         self.namespace: dict[str, Any] = {}
         self.roots: dict[str, str] = {}  # bundle part in the tree -> local variable
         self.parts: dict[str, tuple[str, str]] = {}  # bundle part -> (local variable, its model)
-        self.patterns: dict[int, tuple[str, str]] = {}  # id(refused) -> (list name, pattern name)
+        self.deferred_lists: set[bool] = set()  # numeric or not: see deferred()
 
     def __call__(self, line: str) -> None:
         self.lines.append("    " * self.depth + line)
@@ -820,13 +822,11 @@ class _Writer:
             self.parts[name] = (f"part_{len(self.parts)}", self.value(model, "model"))
         return self.parts[name][0]
 
-    def deferred(self, refused: Callable[[str], re.Match[str] | None]) -> str:
-        """The list collecting the ASCII values this check refuses or passes, checked at the end."""
-        key = id(getattr(refused, "__self__", refused))  # the pattern; each plan has its own method
-        if key not in self.patterns:
-            number = len(self.patterns)
-            self.patterns[key] = (f"deferred_{number}", self.value(refused, "refused"))
-        return self.patterns[key][0]
+    def deferred(self, numeric: bool) -> str:
+        """The list collecting the ASCII values of n items, or of the others, checked at the end. The
+        full-width table is the half-width one plus non-ASCII characters, so on ASCII text both agree."""
+        self.deferred_lists.add(numeric)
+        return "deferred_numeric" if numeric else "deferred_text"
 
 
 def _model_path(source: _SourcePlan) -> tuple[str, list[tuple[type[BaseModel], str]]] | None:
@@ -867,8 +867,15 @@ def _emit_model_path(w: _Writer, part: str, steps: list[tuple[type[BaseModel], s
             w("    parent = raw")
             w(f"    raw = raw.{name}")
     parent = value if len(steps) == 1 else "parent"
+    model, name = steps[-1]
+    serializer = field_serializer(model, name)
     w("if raw is not None and type(raw) not in _PLAIN_VALUES:")
-    w(f"    raw = _dump_field({parent}, {steps[-1][1]!r}, raw)")
+    if serializer is None:
+        w(f"    raw = _dump_field({parent}, {name!r}, raw)")
+    else:  # dump_field's serializer, bound here (the parent's class was checked above)
+        w(
+            f"    raw = {w.value(serializer.to_python, 'serializer')}(raw, by_alias=True, exclude_none=True)"
+        )
 
 
 def _emit_raw(w: _Writer, source: _SourcePlan) -> None:
@@ -938,9 +945,11 @@ def _emit_source(w: _Writer, source: _SourcePlan, in_group: bool) -> None:
     w("fails = None")
     provenance = w.value(source.provenance, "provenance")
     plain = provenance
-    if source.relative and in_group:
+    if source.relative and in_group:  # _PlanRun.relative_provenance, its cache read here
+        known = w.value(source.relative_provenance, "relative")
         plain = (
-            f"_relative_provenance({w.value(source, 'source')}, group_source, index)"
+            f"({known}.get((group_source, index))"
+            f" or _relative_provenance({w.value(source, 'source')}, group_source, index))"
             f" if group_source is not None else {provenance}"
         )
     if source.pipeline:
@@ -1007,7 +1016,7 @@ def _emit_item(w: _Writer, plan: _ItemPlan, in_group: bool) -> None:
     w("needs = False")
     w("if value:")
     w(f"    if value.isascii() and len(value) <= {plan.width}:")
-    w(f"        {w.deferred(plan.refused)}.append(value)")
+    w(f"        {w.deferred(plan.numeric)}.append(value)")
     w("    else:")
     if plan.full_width_text:
         refused = w.value(plan.refused, "refused")
@@ -1109,8 +1118,14 @@ def _generate_fill(
             after_group = True
     body = w.lines
     w.lines = []
-    for name, pattern in w.patterns.values():
-        w(f"if {name} and {pattern}(''.join({name})) is not None:")
+    if True in w.deferred_lists:
+        w("if deferred_numeric and _NUMERIC_REFUSED(''.join(deferred_numeric)) is not None:")
+        w("    return None")
+    if False in w.deferred_lists:
+        if half_width_is_printable_ascii():
+            w("if deferred_text and not ''.join(deferred_text).isprintable():")
+        else:
+            w("if deferred_text and _TEXT_REFUSED(''.join(deferred_text)) is not None:")
         w("    return None")
     w("return _construct(NaccsForm, set(_FORM_FIELDS), {")
     w(f'    "code": {field_map.code!r}, "items": tuple(items), "issues": tuple(run.issues)}})')
@@ -1129,7 +1144,7 @@ def _generate_fill(
         "    add = items.append",
         "    row = None",
         "    group_source = None",
-        *(f"    {name} = []" for name, _ in w.patterns.values()),
+        *(f"    deferred_{'numeric' if numeric else 'text'} = []" for numeric in w.deferred_lists),
         *(f"    {local} = _UNREAD" for local in w.roots.values()),
         "    bundle = run.bundle",
     ]
@@ -1141,6 +1156,8 @@ def _generate_fill(
     namespace: dict[str, Any] = {
         **w.namespace,
         "_UNREAD": _UNREAD,
+        "_TEXT_REFUSED": disallowed_pattern(False).search,
+        "_NUMERIC_REFUSED": disallowed_pattern(True).search,
         "_walk": _walk,
         "resolve_path": resolve_path,
         "_PLAIN_VALUES": PLAIN_VALUES,

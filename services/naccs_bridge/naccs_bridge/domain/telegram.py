@@ -22,6 +22,7 @@ from naccs_bridge.domain.charset import (
     disallowed_pattern,
     encode_item,
     first_disallowed,
+    half_width_is_printable_ascii,
 )
 from naccs_bridge.domain.errors import (
     ItemValueError,
@@ -235,10 +236,14 @@ def encode_input_header(header: InputHeader, message_length: int) -> bytes:
         "system_id": header.system_id,
         "message_length": f"{message_length:06d}",
     }
-    # The fields tile the 398 bytes in order: when every value is ASCII and fits its field (what
+    # The fields tile the 398 bytes in order: when every value is ASCII text that fits its field (what
     # InputHeader's patterns and lengths allow), the line is the values padded, joined.
-    parts = [values.get(field.name, "").ljust(field.width) for field in INPUT_HEADER_FIELDS]
-    line_text = "".join(parts)
+    try:
+        line_text = "".join(
+            map(str.ljust, map(values.get, _HEADER_NAMES, _HEADER_BLANKS), _HEADER_WIDTHS)
+        )
+    except TypeError:  # not text: the loop below raises what it always raised
+        line_text = ""
     if len(line_text) == HEADER_WIDTH and line_text.isascii():
         return line_text.encode("ascii") + CRLF
     line = bytearray(b" " * HEADER_WIDTH)
@@ -256,6 +261,9 @@ def _header_fields_tile(fields: tuple[HeaderField, ...], width: int) -> bool:
 
 if not _header_fields_tile(INPUT_HEADER_FIELDS, HEADER_WIDTH):
     raise AssertionError("encode_input_header's fast path needs fields that tile the header")
+_HEADER_NAMES = tuple(field.name for field in INPUT_HEADER_FIELDS)
+_HEADER_BLANKS = ("",) * len(INPUT_HEADER_FIELDS)
+_HEADER_WIDTHS = tuple(field.width for field in INPUT_HEADER_FIELDS)
 
 
 def _refuse_unknown_keys(field_map: FieldMap, values: FormValues) -> None:
@@ -437,8 +445,14 @@ def _emit_run(w: _BodyWriter, run: list[_WireItem], pad: str) -> None:
         w.lines.append(f"{pad}line = ({w.name(right)} if right else {w.name(left)}) % {arguments}")
     else:
         w.lines.append(f"{pad}line = {w.name(left)} % {arguments}")
+    # (the text is ASCII when the line is, so isprintable() can stand for the regex, see charset)
+    text_refused = (
+        "not text.isprintable()"
+        if half_width_is_printable_ascii()
+        else "_TEXT_REFUSED(text) is not None"
+    )
     w.lines.append(
-        f"{pad}if (len(line) != {width} or not line.isascii() or _TEXT_REFUSED(text) is not None"
+        f"{pad}if (len(line) != {width} or not line.isascii() or {text_refused}"
         " or _NUMERIC_REFUSED(digits) is not None):"
     )
     w.lines.append(f"{pad}    return None")
@@ -520,7 +534,11 @@ def _generate_body(
             ]
         w.lines.append("    get = items.get")
     w.lines += [
-        "    if deferred_text and _TEXT_REFUSED(''.join(deferred_text)) is not None:",
+        (
+            "    if deferred_text and not ''.join(deferred_text).isprintable():"
+            if half_width_is_printable_ascii()
+            else "    if deferred_text and _TEXT_REFUSED(''.join(deferred_text)) is not None:"
+        ),
         "        return None",
         "    return b''.join(out)",
     ]

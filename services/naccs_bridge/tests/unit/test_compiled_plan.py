@@ -17,6 +17,7 @@ from naccs_bridge.domain.bundle import CarryInPlace, TradeBundle
 from naccs_bridge.domain.charset import (
     Charset,
     first_disallowed,
+    half_width_is_printable_ascii,
     is_portable_full_width,
     load_charset_policy,
 )
@@ -37,10 +38,13 @@ from naccs_bridge.domain.prefill import (
 from naccs_bridge.domain.specs import FieldMap, FieldMapPlans, SourceKind, construct_trusted
 from naccs_bridge.domain.telegram import (
     _BODY_PLANS,
+    INPUT_HEADER_FIELDS,
     ChannelSettings,
     FormValues,
+    InputHeader,
     _knows_every_key,
     encode_body,
+    encode_input_header,
     reference_encode_body,
 )
 from naccs_bridge.domain.transforms import BUNDLE_PARTS, LazyTree, PrefillConfig, dump_field
@@ -475,3 +479,67 @@ def test_the_importer_exporter_code_is_the_full_check(number: str, branch: str |
         with pytest.raises(transforms.TransformFailed) as raised:
             transforms.importer_exporter_code(number, branch)
         assert raised.value.reason == expected.reason
+
+
+def test_on_ascii_text_isprintable_is_the_half_and_full_width_check() -> None:
+    assert half_width_is_printable_ascii()  # charset.toml's table; the generated code relies on it
+    for code in range(0x80):
+        char = chr(code)
+        allowed = first_disallowed(char, numeric=False, full_width=False) is None
+        assert allowed == char.isprintable(), hex(code)
+        assert (first_disallowed(char, numeric=False, full_width=True) is None) == allowed
+
+
+def _header_byte_by_byte(header: InputHeader, message_length: int) -> bytes:
+    """encode_input_header as it was written before its fast path: each field's bytes at its offset."""
+    values = {
+        "business_code": header.business_code,
+        "user_code": header.user_code,
+        "identification_no": header.identification_no,
+        "password": header.password,
+        "handover_info": header.handover_info,
+        "input_id_no": header.input_id_no,
+        "index_handover": header.index_handover,
+        "system_id": header.system_id,
+        "message_length": f"{message_length:06d}",
+    }
+    line = bytearray(b" " * 398)
+    for field in INPUT_HEADER_FIELDS:
+        raw = values.get(field.name, "").encode("ascii")
+        line[field.offset : field.offset + len(raw)] = raw
+    return bytes(line) + b"\r\n"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"handover_info": "", "input_id_no": "", "password": ""},
+        {"index_handover": "X" * 100, "handover_info": "Y" * 26},
+        {"password": "TOO-LONG-PASSWORD"},  # built without validation: overwrites the next field
+        {"handover_info": "東京"},  # not ASCII
+        {"user_code": 12345},  # not text
+    ],
+)
+def test_the_header_is_the_fields_bytes_at_their_offsets(changes: dict[str, Any]) -> None:
+    fields: dict[str, Any] = {
+        "business_code": "ECR",
+        "user_code": "3AB12",
+        "identification_no": "001",
+        "password": "S3cret!x",
+        "handover_info": "TRD-EXP-2026-000123",
+        "input_id_no": "0000004711",
+    }
+    header = InputHeader.model_construct(**{**fields, **changes})
+    for length in (400, 2147, 700_000):
+        expected: bytes | Exception
+        try:
+            expected = _header_byte_by_byte(header, length)
+        except Exception as error:
+            expected = error
+        if isinstance(expected, bytes):
+            assert encode_input_header(header, length) == expected
+        else:
+            with pytest.raises(type(expected)) as raised:
+                encode_input_header(header, length)
+            assert str(raised.value) == str(expected)
