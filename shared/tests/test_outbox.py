@@ -401,3 +401,87 @@ class TestPurge:
         async with engine.connect() as conn:
             left = list((await conn.execute(select(table.c.id))).scalars())
         assert left == [ids[2]]
+
+
+class TestRunLanes:
+    """The running relay: a slow receiver call holds up only its own trade's later events."""
+
+    @staticmethod
+    async def write(engine: AsyncEngine, table: Table, trade: uuid.UUID | None, n: int) -> None:
+        async with AsyncSession(engine) as session, session.begin():
+            await add_event(
+                session,
+                table=table,
+                topic="trade.updated",
+                version=1,
+                payload={"n": n},
+                trade_id=trade,
+                event_id=uuid.uuid4(),
+                occurred_at=datetime.now(UTC),
+            )
+
+    @staticmethod
+    async def until(condition: Any, timeout_s: float = 5.0) -> None:
+        for _ in range(int(timeout_s / 0.02)):
+            if condition():
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("condition not met in time")
+
+    @pytest.mark.parametrize("slow_trade", [uuid.uuid4(), None], ids=["a trade", "no trade"])
+    async def test_a_stuck_delivery_holds_up_only_its_own_trade(
+        self, engine: AsyncEngine, table: Table, slow_trade: uuid.UUID | None
+    ) -> None:
+        release = asyncio.Event()
+        delivered: list[tuple[uuid.UUID | None, int]] = []
+
+        async def sink(event: EventEnvelope) -> None:
+            if event.trade_id == slow_trade and event.data["n"] == 0:
+                await release.wait()  # a receiver that does not answer (until released)
+            delivered.append((event.trade_id, int(event.data["n"])))
+
+        outbox_relay = OutboxRelay(
+            engine, table=table, sink=sink, source="test", poll_interval_s=60, channel=table.name
+        )
+        task = asyncio.create_task(outbox_relay.run())
+        try:
+            await self.write(engine, table, slow_trade, 0)
+            await asyncio.sleep(0.3)  # claimed, and stuck in the receiver
+            other = uuid.uuid4()
+            await self.write(engine, table, other, 1)
+            await self.write(engine, table, slow_trade, 2)
+            # The other trade's event, written after, goes out while the stuck one waits...
+            await self.until(lambda: (other, 1) in delivered)
+            await asyncio.sleep(0.3)
+            # ...but the stuck trade's next event waits for its turn: each trade stays in order.
+            assert delivered == [(other, 1)]
+            release.set()
+            await self.until(lambda: len(delivered) == 3)
+            assert delivered == [(other, 1), (slow_trade, 0), (slow_trade, 2)]
+            assert await outbox_relay.pending_count() == 0
+        finally:
+            release.set()
+            outbox_relay.stop()
+            await asyncio.wait_for(task, timeout=5)
+
+    async def test_stop_lets_the_lanes_in_flight_finish(
+        self, engine: AsyncEngine, table: Table
+    ) -> None:
+        started = asyncio.Event()
+        delivered: list[int] = []
+
+        async def sink(event: EventEnvelope) -> None:
+            started.set()
+            await asyncio.sleep(0.3)
+            delivered.append(int(event.data["n"]))
+
+        outbox_relay = OutboxRelay(
+            engine, table=table, sink=sink, source="test", poll_interval_s=60, channel=table.name
+        )
+        task = asyncio.create_task(outbox_relay.run())
+        await self.write(engine, table, uuid.uuid4(), 7)
+        await asyncio.wait_for(started.wait(), timeout=5)
+        outbox_relay.stop()
+        await asyncio.wait_for(task, timeout=5)
+        assert delivered == [7]
+        assert await outbox_relay.pending_count() == 0  # marked delivered, not left leased
