@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic_core import SchemaSerializer
 
-from naccs_bridge.domain.bundle import CompanyMaster, TradeBundle
+from naccs_bridge.domain.bundle import CompanyMaster, MasterData, TradeBundle
 from naccs_bridge.domain.loading import read_toml
 from shared.codes.corporate_number import (
     check_corporate_number,
@@ -248,7 +248,13 @@ def _text(value: Any) -> str:
 
 
 def format_decimal(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
+    """The number without exponent and without trailing zeros (``format(value.normalize(), "f")``,
+    trimmed). ``str()`` of a Decimal is that same text unless it uses an exponent, and costs a
+    quarter of the format call."""
+    normal = value.normalize()
+    text = str(normal)
+    if "E" in text or "e" in text:
+        text = format(normal, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
@@ -449,15 +455,39 @@ def _upper(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
 def _master_lookup(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:
     """Look ``value`` up in a master table: ``table``, matched on ``key``, returning ``field``."""
     table, key, wanted = str(args["table"]), str(args["key"]), str(args["field"])
-    rows = ctx.tree.get("master", {}).get(table, [])
+    models = _master_models(ctx, table)
+    rows = ctx.tree.get("master", {}).get(table, []) if models is None else models
     needle = _key(_text(value))
     for row in rows:
-        if row.get(key) is not None and _key(_text(row[key])) == needle:
-            result = row.get(wanted)
+        found = _row_value(row, key)
+        if found is not None and _key(_text(found)) == needle:
+            result = _row_value(row, wanted)
             if result is None or result == "":
                 raise TransformFailed(f"master {table}[{needle}] has no {wanted}")
             return Derived(_text(result), f"master:{table}[{needle}]")
     raise TransformFailed(f"{needle!r} is not in master data {table}")
+
+
+def _master_models(ctx: Context, table: str) -> list[BaseModel] | None:
+    """The rows of ``ctx.tree["master"][table]`` as the bundle's models, when they all are (each field is
+    then dumped alone when read, see :func:`_row_value`, instead of every row of the table); else None."""
+    master = ctx.bundle.master
+    name = _dump_keys(MasterData).get(table) if type(master) is MasterData else None
+    models = getattr(master, name) if name is not None else None
+    if type(models) is list and all(isinstance(row, BaseModel) for row in models):
+        return models
+    return None
+
+
+def _row_value(row: Mapping[str, Any] | BaseModel, key: str) -> Any:
+    """``row.get(key)`` of a row of the tree, or of the model that row is the dump of."""
+    if not isinstance(row, BaseModel):
+        return row.get(key)
+    name = _dump_keys(type(row)).get(key)
+    if name is None:
+        return None
+    value = getattr(row, name)
+    return value if value is None else dump_field(row, name, value)
 
 
 def _call_sign(value: Any, ctx: Context, args: Mapping[str, str | int]) -> Derived:

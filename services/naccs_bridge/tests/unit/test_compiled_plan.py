@@ -543,3 +543,34 @@ def test_the_header_is_the_fields_bytes_at_their_offsets(changes: dict[str, Any]
             with pytest.raises(type(expected)) as raised:
                 encode_input_header(header, length)
             assert str(raised.value) == str(expected)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    value=st.one_of(
+        st.decimals(allow_nan=True, allow_infinity=True).filter(lambda d: not d.is_snan()),
+        st.builds(
+            lambda digits, exponent: Decimal(digits).scaleb(exponent),
+            st.integers(-(10**12), 10**12),
+            st.integers(-15, 15),
+        ),
+    )
+)
+def test_a_decimal_is_formatted_as_its_f_format_trimmed(value: Decimal) -> None:
+    text = format(value.normalize(), "f")
+    expected = text.rstrip("0").rstrip(".") if "." in text else text
+    assert transforms.format_decimal(value) == expected
+
+
+def test_a_master_row_read_from_its_model_is_the_dumped_row(
+    export_fcl: TradeBundle, export_lcl: TradeBundle, import_fcl: TradeBundle
+) -> None:
+    for bundle in (export_fcl, export_lcl, import_fcl):
+        tree = bundle.as_tree()["master"]
+        for table, info in type(bundle.master).model_fields.items():
+            key = info.alias or table
+            models = getattr(bundle.master, table)
+            for model, row in zip(models, tree.get(key, []), strict=True):
+                for field in [*row, "notAField", "companyId", "code", "name"]:
+                    assert transforms._row_value(model, field) == row.get(field)
+                    assert transforms._row_value(row, field) == row.get(field)
