@@ -157,44 +157,30 @@ class EventIntake:
         return IntakeOutcome(envelope.id, False, audience, deliveries)
 
     async def fan_out(self, event: Event, audience: list[str], *, now: datetime) -> int:
-        await self.events.add_audience(event.id, event.position, audience, event.trade_id)
-        await self.inbox.add_notifications(
-            [
-                {
-                    "id": self.runtime.new_id(),
-                    "org_id": org,
-                    "event_id": event.id,
-                    "event_type": event.type,
-                    "trade_id": event.trade_id,
-                    "created_at": now,
-                }
-                for org in audience
-            ]
+        """The audience, one in-app notification per organisation and the webhook deliveries are
+        written by one statement (``EventRepository.add_fan_out``); then mail and projections."""
+        endpoint_ids = [
+            endpoint_id
+            for endpoint_id, event_types in await self.webhooks.endpoints_for_event(
+                audience, event.trade_id
+            )
+            if catalogue.type_matches(event_types, event.type)
+        ]
+        deliveries = await self.events.add_fan_out(
+            event_id=event.id,
+            position=event.position,
+            event_type=event.type,
+            trade_id=event.trade_id,
+            org_ids=audience,
+            notification_ids=[self.runtime.new_id() for _ in audience],
+            endpoint_ids=endpoint_ids,
+            delivery_ids=[self.runtime.new_id() for _ in endpoint_ids],
+            now=now,
         )
         await self._queue_mail(event, audience, now=now)
         if event.type.startswith("receiving_slip."):
             await self._project_receiving_slip(event, now=now)
-        return await self._schedule_deliveries(event, audience, now=now)
-
-    async def _schedule_deliveries(
-        self, event: Event, audience: list[str], *, now: datetime
-    ) -> int:
-        endpoints = await self.webhooks.endpoints_for_event(audience, event.trade_id)
-        rows = [
-            {
-                "id": self.runtime.new_id(),
-                "endpoint_id": endpoint_id,
-                "event_id": event.id,
-                "is_replay": False,
-                "status": "pending",
-                "attempt_count": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for endpoint_id, event_types in endpoints
-            if catalogue.type_matches(event_types, event.type)
-        ]
-        return await self.webhooks.add_deliveries(rows, replay=False)
+        return deliveries
 
     async def _queue_mail(self, event: Event, audience: list[str], *, now: datetime) -> None:
         admins_only = event.type in ADMIN_MAIL_TYPES
