@@ -45,6 +45,7 @@ from naccs_bridge.domain.telegram import (
     _knows_every_key,
     encode_body,
     encode_input_header,
+    interpreted_encode_body,
     reference_encode_body,
 )
 from naccs_bridge.domain.transforms import BUNDLE_PARTS, LazyTree, PrefillConfig, dump_field
@@ -119,10 +120,12 @@ def assert_same_body(field_map: FieldMap, values: FormValues, channel: ChannelSe
             assert body is None
     if isinstance(expected, bytes):
         assert encode_body(field_map, values, channel) == expected
+        assert interpreted_encode_body(field_map, values, channel) == expected
         return
-    with pytest.raises(type(expected)) as raised:
-        encode_body(field_map, values, channel)
-    assert raised.value.args == expected.args
+    for encode in (encode_body, interpreted_encode_body):
+        with pytest.raises(type(expected)) as raised:
+            encode(field_map, values, channel)
+        assert raised.value.args == expected.args
 
 
 @pytest.mark.parametrize("code", ALL_CODES)
