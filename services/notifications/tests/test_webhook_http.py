@@ -269,6 +269,32 @@ class TestFailures:
             assert time.monotonic() - started < 2
         await http.aclose()
 
+    async def test_a_shorter_window_cuts_the_exchange_below_the_timeout(self) -> None:
+        # The dispatcher's lease on a delivery may end before the timeouts: the exchange must too.
+        async def slow(
+            seen: Seen, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        ) -> None:
+            await read_request(reader)
+            await asyncio.sleep(1.0)
+            writer.write(answer(204))
+            await writer.drain()
+
+        http = client(timeout_s=5.0)
+        async with server(slow) as (port, _):
+            started = time.monotonic()
+            with pytest.raises(WebhookTimeout):
+                await http.post(
+                    scheme="http", address="127.0.0.1", port=port, host="hooks.partner.test",
+                    target="/hook", headers=[], body=b"{}", within_s=0.3,
+                )  # fmt: skip
+            assert time.monotonic() - started < 0.9
+            answered = await http.post(
+                scheme="http", address="127.0.0.1", port=port, host="hooks.partner.test",
+                target="/hook", headers=[], body=b"{}", within_s=3.0,
+            )  # fmt: skip
+            assert answered.status == 204
+        await http.aclose()
+
     async def test_a_trickling_answer_is_a_timeout_too(self) -> None:
         async def trickle(
             seen: Seen, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

@@ -745,3 +745,22 @@ class TestBacklogMetrics:
         assert gauge(done, "minato_webhook_deliveries_pending") == 0
         assert gauge(done, "minato_webhook_oldest_pending_age_seconds") == 0
         assert gauge(done, "minato_notification_emails_pending") == 0
+
+
+class TestShortLease:
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        # A lease shorter than the webhook timeouts (the e2e suite uses 2 s to recover quickly).
+        return {"delivery_lease_s": 2.0, "webhook_timeout_s": 3.0, "webhook_connect_timeout_s": 1.0}
+
+    async def test_deliveries_are_still_sent_within_the_lease(
+        self, live: Any, tokens: Any, trades: Any, receiver: Any, make_envelope: Callable[..., Any]
+    ) -> None:
+        org = uuid.uuid4()
+        trade = trades.add_trade(org)
+        endpoint = await create_endpoint(live, tokens, org, receiver.url)
+        receiver.secrets = [endpoint["secret"]]
+        body = make_envelope(trade_id=trade)
+        await publish(live, tokens, body)
+        assert await live.dispatcher.deliver_due() == 1
+        assert list(receiver.dedupe) == [body["id"]]

@@ -312,8 +312,12 @@ class WebhookHttpClient:
         target: str,
         headers: Iterable[tuple[str, str]],
         body: bytes,
+        within_s: float | None = None,
     ) -> WebhookResponse:
-        """POST ``body`` to ``scheme://host:port{target}``, connecting to ``address`` (numeric)."""
+        """POST ``body`` to ``scheme://host:port{target}``, connecting to ``address`` (numeric).
+
+        ``within_s`` shortens the whole exchange, connect included, below ``timeout_s`` (the
+        dispatcher's lease on the delivery must outlast it)."""
         if self._closed:
             raise WebhookConnectError("the client is closed")
         if scheme not in ("http", "https"):
@@ -329,7 +333,8 @@ class WebhookHttpClient:
         )
         key: PoolKey = (scheme, address, port, host)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout_s
+        budget = self.timeout_s if within_s is None else max(0.0, min(self.timeout_s, within_s))
+        deadline = loop.time() + budget
         conn = self._take_idle(key, loop.time())
         if conn is not None:
             try:
@@ -347,7 +352,8 @@ class WebhookHttpClient:
                 conn.close()
                 raise
         if conn is None:
-            conn = await self._connect(loop, scheme, address, port, host)
+            connect_s = min(self.connect_timeout_s, max(0.0, deadline - loop.time()))
+            conn = await self._connect(loop, scheme, address, port, host, connect_s)
             try:
                 async with asyncio.timeout_at(deadline):
                     await conn.exchange(request)
@@ -422,7 +428,13 @@ class WebhookHttpClient:
                 del self._idle[key]
 
     async def _connect(
-        self, loop: asyncio.AbstractEventLoop, scheme: str, address: str, port: int, host: str
+        self,
+        loop: asyncio.AbstractEventLoop,
+        scheme: str,
+        address: str,
+        port: int,
+        host: str,
+        connect_s: float,
     ) -> _Connection:
         try:
             # Numeric only: the address was checked, it is never looked up again.
@@ -435,7 +447,7 @@ class WebhookHttpClient:
         try:
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            async with asyncio.timeout(self.connect_timeout_s):
+            async with asyncio.timeout(connect_s):
                 await loop.sock_connect(sock, sockaddr)
                 _, protocol = await loop.create_connection(
                     lambda: _Connection(loop, self.max_body_bytes),
