@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import StringConstraints
+
 from forms.domain.base import Amount, FormModel, FreightPaymentTerm, TransportDocumentType
 from shared.codes import (
     ContainerNumber,
@@ -77,6 +81,10 @@ class SeaWaybillInfo(FormModel):
 
 class CommodityItem(FormModel):
     line_no: int | None = None
+    # The seller's own code for the goods (品番). The NACCS bridge finds it in the organisation's
+    # product master: the classification, statistical units and control codes the broker gave it
+    # the first time prefill the declaration lines (EDA/IDA) from then on.
+    product_code: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     description: str | None = None
     hs_code: HsOrNationalCode | None = None
     packages: Amount | None = None

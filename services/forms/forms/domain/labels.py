@@ -130,6 +130,7 @@ FIELD_LABELS: Final[dict[str, Label]] = {
     # goods
     "commodity": Label("品目", "Commodity"),
     "lineNo": Label("行番号", "Line number"),
+    "productCode": Label("品番(商品コード)", "Product code"),
     "description": Label("品名", "Description"),
     "hsCode": Label("HSコード", "HS code"),
     "packages": Label("個数", "Number of packages"),

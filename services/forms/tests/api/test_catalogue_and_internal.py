@@ -91,6 +91,42 @@ class TestNaccsBundle:
         assert bundle["shared"]["bookingNo"] == "BKG123"
         assert "BL" not in bundle
 
+    async def test_an_invoice_lines_product_code_reaches_the_bridge_and_the_other_forms(
+        self, client: httpx.AsyncClient, trade: Trade, token_issuer: TestIssuer
+    ) -> None:
+        # The bridge looks the product code up in the product master (classification, statistical
+        # units, control codes): entered once on the invoice, it prefills the declaration lines.
+        await created_form(
+            client,
+            trade,
+            trade.shipper,
+            "UL100",
+            {
+                "invoiceNo": "INV-9",
+                "commodity": [{"productCode": " SRV-750 ", "description": "Servo motor"}],
+            },
+        )
+        bridge = token_issuer.auth(
+            subject="svc-naccs_bridge", kind="service", scopes=["forms:read"]
+        )
+        bundle = (
+            await client.get(f"/internal/trades/{trade.id}/naccs-bundle", headers=bridge)
+        ).json()
+        assert bundle["IV"]["commodity"][0]["productCode"] == "SRV-750"
+        # A goods line is a shared item: the S/I made afterwards starts with the same code.
+        si = await created_form(client, trade, trade.shipper, "UL040", {})
+        assert si["values"]["commodity"][0]["productCode"] == "SRV-750"
+        too_long = await client.post(
+            trade.documents,
+            json={
+                "form_type": "UL120",
+                "values": {"commodity": [{"productCode": "X" * 65}]},
+            },
+            headers=trade.shipper.headers,
+        )
+        assert too_long.status_code == 422, too_long.text
+        assert too_long.json()["errors"][0]["field"] == "values.commodity[0].productCode"
+
     async def test_a_cancelled_form_feeds_nothing_and_a_live_one_of_its_type_takes_over(
         self, client: httpx.AsyncClient, trade: Trade, token_issuer: TestIssuer
     ) -> None:
