@@ -246,6 +246,8 @@ def test_import_from_the_arrival_notice_to_the_import_permit(
         ("description", 0, "WOODEN DINING CHAIRS", "form:IV.commodity.0.description", None),
         ("origin_country", 0, "VN", "form:IV.commodity.0.countryOfOriginCode", None),
         ("declarant_code", None, "MNTCB", "config:declarant_user_code", None),
+        # The trade's number, from the trades service (the forms hold none): 社内整理用番号.
+        ("in_house_no", None, trade.json()["trade_no"], "shared:shared.tradeNo", None),
     ):  # fmt: skip
         found = item(ida, key, index)
         assert (found["value"], found["source"]) == (value, source), (key, found)

@@ -43,6 +43,7 @@ class TestAccessCheck:
             "hidden": False,
             "is_owner": True,
             "visible_participant_org_ids": sorted([owner.id, forwarder.id]),
+            "trade_no": trade["trade_no"],
         }
         sponsor = await client.get(
             f"/internal/trades/{trade['id']}/access",
@@ -66,6 +67,7 @@ class TestAccessCheck:
         )
         assert stranger.status_code == 200
         assert stranger.json()["participant"] is False
+        assert stranger.json()["trade_no"] is None  # the number is for participants only
         unknown = await client.get(
             f"/internal/trades/{uuid.uuid4()}/access",
             params={"org": "org-nobody"},

@@ -120,6 +120,7 @@ async def test_participant_matrix(
         "hidden": hidden,
         "is_owner": False,
         "visible_participant_org_ids": None,
+        "trade_no": trade["trade_no"],
     }
 
 

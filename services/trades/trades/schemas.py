@@ -309,6 +309,9 @@ class AccessAnswer(BaseModel):
     hidden: bool
     is_owner: bool
     visible_participant_org_ids: list[str]
+    trade_no: str | None = Field(
+        default=None, description="The trade's number (取引管理番号), for a participant only"
+    )
 
 
 class InternalParticipant(BaseModel):

@@ -115,6 +115,10 @@ async def put_form(
     bundle = body.bundle
     if bundle is None:
         bundle = await runtime.forms.bundle_for(trade_id)
+    if bundle is not None:
+        bundle = await naccs_forms.with_trade_number(
+            runtime, bundle, trade_id=trade_id, org_id=org_id
+        )
     row = await naccs_forms.find_form(session, trade_id, code)
     if row is None:
         row = NaccsFormRow(

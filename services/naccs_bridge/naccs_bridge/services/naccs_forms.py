@@ -32,6 +32,7 @@ from naccs_bridge.schemas import (
     NaccsFormView,
     ResultView,
 )
+from naccs_bridge.services.runtime import Runtime
 from shared.errors import InvalidInput, NotFound, field_error
 
 # The number a business code's acceptance returns, as the later codes of the trade read it.
@@ -213,3 +214,19 @@ def apply_notice(row: NaccsFormRow, notice: ResultNotice, now: datetime) -> list
     row.version += 1
     row.updated_at = now
     return mapped
+
+
+async def with_trade_number(
+    runtime: Runtime, bundle: dict[str, Any], *, trade_id: uuid.UUID, org_id: str
+) -> dict[str, Any]:
+    """The bundle with the trade's number in its shared items (``shared.tradeNo``), which the
+    declarations send as 社内整理用番号 so the filer finds the trade from NACCS's answers. The
+    forms service's bundle cannot carry it (the number is the trades service's); a number the
+    caller's bundle gives is kept."""
+    shared = bundle.get("shared")
+    if isinstance(shared, dict) and shared.get("tradeNo"):
+        return bundle
+    number = await runtime.trades.trade_number(trade_id, org_id)
+    if number is None:
+        return bundle
+    return {**bundle, "shared": {**(shared if isinstance(shared, dict) else {}), "tradeNo": number}}

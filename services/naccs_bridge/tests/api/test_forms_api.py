@@ -6,8 +6,11 @@ import uuid
 
 import httpx
 
+from naccs_bridge.clients.trades import StaticTradeAccess
+
 from .conftest import Party
 from .helpers import item, load_master, put_form
+from .trade_data import export_bundle
 
 
 async def test_the_catalogue_lists_every_code_and_serves_a_field_map(
@@ -126,3 +129,28 @@ async def test_only_participants_see_a_trade_s_naccs_forms(
     missing_form = await bridge.get(f"{base}/forms/EDA", headers=forwarder.headers)
     assert missing_form.status_code == 404
     assert missing_form.json()["code"] == "naccs_form_not_found"
+
+
+async def test_the_trade_number_goes_out_as_the_in_house_reference(
+    bridge: httpx.AsyncClient,
+    forwarder: Party,
+    trade_id: uuid.UUID,
+    trades: StaticTradeAccess,
+) -> None:
+    # The forms service's bundle has no trade number (it is the trades service's): the bridge
+    # asks trades, so 社内整理用番号 carries it and the filer finds the trade from NACCS's answers.
+    await load_master(bridge, forwarder.headers)
+    trades.trade_numbers[trade_id] = "EXP-2026-000777"
+    bundle = export_bundle()
+    del bundle["shared"]["tradeNo"]
+    eda = await put_form(bridge, forwarder.headers, trade_id, "EDA", bundle)
+    in_house = item(eda, "in_house_no")
+    assert (in_house["value"], in_house["source"]) == ("EXP-2026-000777", "shared:shared.tradeNo")
+    # A number the caller's bundle gives is kept.
+    given = await put_form(bridge, forwarder.headers, trade_id, "EDA", export_bundle())
+    assert item(given, "in_house_no")["value"] == "EXP-2026-000123"
+    # Unknown to trades: the item stays empty (it is optional), and nothing else changes.
+    del trades.trade_numbers[trade_id]
+    unknown = await put_form(bridge, forwarder.headers, trade_id, "EDA", bundle)
+    assert item(unknown, "in_house_no")["value"] in (None, "")
+    assert unknown["pending_for_person"] == eda["pending_for_person"]

@@ -53,7 +53,7 @@ async def trade_access(
         raise InvalidInput(
             "Name the organisation", errors=[field_error(["query", "org"], "required")]
         )
-    rows = await repo.access_rows(session, trade_id)
+    rows = await repo.access_rows_with_trade_no(session, trade_id)
     if not rows and await repo.get_trade(session, trade_id) is None:
         raise TradeNotFound()
     members = [
@@ -89,6 +89,7 @@ async def trade_access(
         hidden=viewer.hidden,
         is_owner=viewer.is_owner,
         visible_participant_org_ids=sorted(m.org_id for m in access.visible_members if m.active),
+        trade_no=rows[0].trade_no,
     )
 
 
