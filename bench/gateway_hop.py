@@ -65,10 +65,11 @@ def wait_http(url: str, headers: dict[str, str] | None = None, timeout_s: float 
     raise TimeoutError(url)
 
 
-def process_group_cpu_s(pgid: int) -> float:
-    """User + system CPU seconds of every live process in a process group (ours start their own)."""
+def process_group_cpu_split_s(pgid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of every live process in a process group (ours start their own);
+    system time is mostly the sockets."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    user = system = 0.0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -79,8 +80,14 @@ def process_group_cpu_s(pgid: int) -> float:
             continue
         # after the command: state ppid pgrp session ... utime(12) stime(13)
         if int(fields[2]) == pgid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+            user += int(fields[11]) / tick
+            system += int(fields[12]) / tick
+    return user, system
+
+
+def process_group_cpu_s(pgid: int) -> float:
+    """User + system CPU seconds of every live process in a process group."""
+    return sum(process_group_cpu_split_s(pgid))
 
 
 def parse_wrk(output: str) -> dict[str, float]:

@@ -118,7 +118,7 @@ def main() -> None:
     seconds = int(os.environ.get("BENCH_SECONDS", "10"))
     repeats = int(os.environ.get("BENCH_REPEATS", "3"))
     now = dt.datetime.now(dt.UTC)
-    report = {
+    report: dict[str, Any] = {
         "date": now.isoformat(timespec="seconds"),
         "machine": machine(),
         "scenarios": {

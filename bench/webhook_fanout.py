@@ -47,32 +47,13 @@ from bench.full_stack import (
     service_token,
     signed_token,
 )
-from bench.gateway_hop import process_group_cpu_s
+from bench.gateway_hop import process_group_cpu_s, process_group_cpu_split_s
 from shared.devstack.stack import BACKENDS, REPO_ROOT, Stack
 
 TARGET_DELIVERIES_PER_S = 1000.0
 ENDPOINTS_PER_ORG = 10
 NOTIFICATIONS = next(spec for spec in BACKENDS if spec.name == "notifications")
 WEBHOOKS = "/api/v1/notifications/webhooks"
-
-
-def process_group_cpu_split_s(pgid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds of the live processes of a process group: system time is mostly
-    the sockets (PostgreSQL, the receiver, the intake's clients)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    user = system = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            user += int(fields[11]) / tick
-            system += int(fields[12]) / tick
-    return user, system
 
 
 def schedule_event(orgs: list[str], index: int) -> dict[str, Any]:
