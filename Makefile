@@ -13,7 +13,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-PACKAGES := -p shared -p gateway -p trades -p forms -p naccs_bridge -p notifications -p naccs_standin -p minato_cli
+PACKAGES := -p shared -p gateway -p trades -p forms -p naccs_bridge -p notifications -p naccs_standin -p minato_cli -p bench
 SERVICES := gateway trades forms naccs_bridge notifications
 
 help: ## List the targets
