@@ -458,18 +458,9 @@ class OutboxRelay:
         of no trade); different trades go side by side, up to ``concurrency`` at a time, so one slow
         receiver call does not hold up every other trade's events behind it.
         """
-        lanes: dict[uuid.UUID | None, list[ClaimedEvent]] = {}
-        for event in claimed:  # already sorted by occurred_at
-            lanes.setdefault(event.envelope.trade_id, []).append(event)
-        if len(lanes) <= 1 or self.concurrency <= 1:
-            return sum([await self.deliver(event) for event in claimed])
-        semaphore = asyncio.Semaphore(self.concurrency)
-
-        async def lane(events: list[ClaimedEvent]) -> int:
-            async with semaphore:
-                return sum([await self.deliver(event) for event in events])
-
-        return sum(await asyncio.gather(*(lane(events) for events in lanes.values())))
+        slots = asyncio.Semaphore(max(1, self.concurrency))
+        lanes = _by_trade(claimed).values()
+        return sum(await asyncio.gather(*(self._lane(events, slots) for events in lanes)))
 
     async def run_once(self) -> int:
         """Claim one batch and deliver it; the number of events delivered."""
@@ -506,7 +497,7 @@ class OutboxRelay:
         then the relay keeps working by polling. On ``stop()`` the lanes in flight finish first.
         """
         listener: Any = None
-        lanes: dict[uuid.UUID | None, asyncio.Task[None]] = {}
+        lanes: dict[uuid.UUID | None, asyncio.Task[int]] = {}
         slots = asyncio.Semaphore(max(1, self.concurrency))
         try:
             while not self._stopping.is_set():
@@ -538,7 +529,7 @@ class OutboxRelay:
 
     async def _claim_into_lanes(
         self,
-        lanes: dict[uuid.UUID | None, asyncio.Task[None]],
+        lanes: dict[uuid.UUID | None, asyncio.Task[int]],
         slots: asyncio.Semaphore,
     ) -> bool:
         """Claim what is due for trades not in a lane and start their lanes; whether the claim
@@ -546,26 +537,26 @@ class OutboxRelay:
         if len(lanes) >= self.concurrency:
             return False  # every slot is busy: claimed rows would only wait, holding their lease
         claimed = await self.claim(skip_trades=list(lanes))
-        by_trade: dict[uuid.UUID | None, list[ClaimedEvent]] = {}
-        for event in claimed:  # already sorted by occurred_at
-            by_trade.setdefault(event.envelope.trade_id, []).append(event)
-        for trade, events in by_trade.items():
+        for trade, events in _by_trade(claimed).items():
             lane = asyncio.create_task(self._lane(events, slots))
             lanes[trade] = lane
             lane.add_done_callback(functools.partial(_forget_lane, lanes, trade))
         return len(claimed) >= self.batch_size
 
-    async def _lane(self, events: list[ClaimedEvent], slots: asyncio.Semaphore) -> None:
+    async def _lane(self, events: list[ClaimedEvent], slots: asyncio.Semaphore) -> int:
+        """One trade's events, one after the other; the number delivered."""
+        delivered = 0
         async with slots:
             for event in events:
                 try:
-                    await self.deliver(event)
+                    delivered += await self.deliver(event)
                 except Exception:
                     # Marking it failed did not reach the database: its lease expires and it is
                     # claimed again, by this relay or another.
                     log.exception(
                         "outbox_lane_failed", worker=self.worker_id, event_id=str(event.envelope.id)
                     )
+        return delivered
 
     async def _listen(self) -> Any:
         """A dedicated asyncpg connection LISTENing on the channel, or None when it cannot open."""
@@ -606,10 +597,18 @@ class OutboxRelay:
         return int(count or 0)
 
 
+def _by_trade(claimed: list[ClaimedEvent]) -> dict[uuid.UUID | None, list[ClaimedEvent]]:
+    """Claimed events per trade (``None``: of no trade), each trade's in the order they occurred."""
+    lanes: dict[uuid.UUID | None, list[ClaimedEvent]] = {}
+    for event in claimed:  # claim() sorts by occurred_at
+        lanes.setdefault(event.envelope.trade_id, []).append(event)
+    return lanes
+
+
 def _forget_lane(
-    lanes: dict[uuid.UUID | None, asyncio.Task[None]],
+    lanes: dict[uuid.UUID | None, asyncio.Task[int]],
     trade: uuid.UUID | None,
-    done: asyncio.Task[None],
+    done: asyncio.Task[int],
 ) -> None:
     if lanes.get(trade) is done:
         del lanes[trade]

@@ -53,7 +53,7 @@ async def trade_access(
         raise InvalidInput(
             "Name the organisation", errors=[field_error(["query", "org"], "required")]
         )
-    rows = await repo.access_rows_with_trade_no(session, trade_id)
+    rows = await repo.access_rows(session, trade_id, with_trade_no=True)
     if not rows and await repo.get_trade(session, trade_id) is None:
         raise TradeNotFound()
     members = [

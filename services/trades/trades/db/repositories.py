@@ -332,24 +332,18 @@ async def current_participants(session: AsyncSession, trade_id: uuid.UUID) -> li
     return list((await session.execute(statement)).scalars())
 
 
-async def access_rows_with_trade_no(session: AsyncSession, trade_id: uuid.UUID) -> list[Any]:
-    """``access_rows`` and the trade's number on each, in one statement (the internal access
-    check: other services show or send the number, e.g. the NACCS bridge's 社内整理用番号)."""
-    p = Participant
-    statement = (
-        select(p.org_id, p.role, p.status, p.hidden, p.is_owner, p.sponsor_org_id, Trade.trade_no)
-        .join(Trade, Trade.id == p.trade_id)
-        .where(p.trade_id == trade_id, p.status.in_(CURRENT_PARTICIPANT_STATUSES))
-    )
-    return list((await session.execute(statement)).all())
-
-
-async def access_rows(session: AsyncSession, trade_id: uuid.UUID) -> list[Any]:
-    """The columns the access check needs, and nothing else (the hot path of every request)."""
+async def access_rows(
+    session: AsyncSession, trade_id: uuid.UUID, *, with_trade_no: bool = False
+) -> list[Any]:
+    """The columns the access check needs, and nothing else (the hot path of every request);
+    ``with_trade_no`` adds the trade's number to each row in the same statement (the internal
+    access check: other services show or send it, e.g. the NACCS bridge's 社内整理用番号)."""
     p = Participant
     statement = select(p.org_id, p.role, p.status, p.hidden, p.is_owner, p.sponsor_org_id).where(
         p.trade_id == trade_id, p.status.in_(CURRENT_PARTICIPANT_STATUSES)
     )
+    if with_trade_no:
+        statement = statement.add_columns(Trade.trade_no).join(Trade, Trade.id == p.trade_id)
     return list((await session.execute(statement)).all())
 
 
