@@ -45,15 +45,15 @@ QUIET = {
 
 
 @contextlib.contextmanager
-def booted() -> Iterator[Stack]:
+def booted(database_prefix: str = "minato_bench", data_dir: Path = BENCH_DATA) -> Iterator[Stack]:
     """Every service as a real process; stopped (children by process group) when the block ends."""
     options = StackOptions(
-        data_dir=BENCH_DATA,
+        data_dir=data_dir,
         postgres_dir=REPO_ROOT / ".data" / "pg-bench",
-        database_prefix="minato_bench",
+        database_prefix=database_prefix,
         environment="test",
         pick_free_ports=True,
-        log_dir=BENCH_DATA / "logs",
+        log_dir=data_dir / "logs",
         extra_env=QUIET,
     )
     raise_connection_limit(options)

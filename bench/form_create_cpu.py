@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -26,10 +25,10 @@ from typing import Any
 
 import httpx
 
-from bench.api_system import QUIET, latency_summary, new_org, participant_token, seed_trades
+from bench.api_system import booted, latency_summary, new_org, participant_token, seed_trades
 from bench.form_read import FORM_VALUES
-from bench.gateway_hop import process_group_cpu_s
-from shared.devstack.stack import REPO_ROOT, Stack, StackOptions
+from bench.gateway_hop import process_group_cpu_s, pyspy_recording
+from shared.devstack.stack import REPO_ROOT, Stack
 
 
 async def _creates(
@@ -73,36 +72,14 @@ def measure(
     groups = {name: stack.processes[name].process.pid for name in ("gateway", "forms", "trades")}
     time.sleep(2)  # let the outbox relay finish the previous phase's events
     before = {name: process_group_cpu_s(pgid) for name, pgid in groups.items()}
-    spy = None
-    if pyspy:
-        spy = subprocess.Popen(
-            [
-                str(REPO_ROOT / ".venv/bin/py-spy"),
-                "record",
-                "--pid",
-                str(groups["forms"]),
-                "--rate",
-                "200",
-                "--format",
-                "speedscope",
-                "--output",
-                pyspy,
-                "--nonblocking",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+    with pyspy_recording(groups["forms"], pyspy):
+        started = time.perf_counter()
+        latencies, statuses = asyncio.run(
+            _creates(stack.gateway_url, headers, trade_ids, creates, concurrency)
         )
-        time.sleep(1)
-    started = time.perf_counter()
-    latencies, statuses = asyncio.run(
-        _creates(stack.gateway_url, headers, trade_ids, creates, concurrency)
-    )
-    elapsed = time.perf_counter() - started
-    time.sleep(2)  # the relay's deliveries of these creates are part of their cost
-    after = {name: process_group_cpu_s(pgid) for name, pgid in groups.items()}
-    if spy is not None:
-        spy.send_signal(2)
-        spy.wait(timeout=30)
+        elapsed = time.perf_counter() - started
+        time.sleep(2)  # the relay's deliveries of these creates are part of their cost
+        after = {name: process_group_cpu_s(pgid) for name, pgid in groups.items()}
     return {
         "creates": creates,
         "statuses": statuses,
@@ -122,18 +99,7 @@ def main() -> None:
     concurrency = int(os.environ.get("FCPU_CONCURRENCY", "16"))
     pyspy = os.environ.get("FCPU_PYSPY")
     data = REPO_ROOT / ".data" / "fcpu"
-    options = StackOptions(
-        data_dir=data,
-        postgres_dir=REPO_ROOT / ".data" / "pg-bench",
-        database_prefix="minato_fcpu",
-        environment="test",
-        pick_free_ports=True,
-        log_dir=data / "logs",
-        extra_env=QUIET,
-    )
-    stack = Stack(options)
-    try:
-        stack.start()
+    with booted(database_prefix="minato_fcpu", data_dir=data) as stack:
         org = new_org()
         token = participant_token(stack, org, forms={"UL040": "readwrite"})
         headers = {"Authorization": f"Bearer {token}"}
@@ -164,8 +130,6 @@ def main() -> None:
             results.append(result)
             print(json.dumps(result), flush=True)
         Path(data / "last.json").write_text(json.dumps(results, indent=2))
-    finally:
-        stack.stop()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ services/gateway | tar -x -C DIR``): it runs as ``gateway-baseline``, for a befo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +65,38 @@ def wait_http(url: str, headers: dict[str, str] | None = None, timeout_s: float 
             pass
         time.sleep(0.1)
     raise TimeoutError(url)
+
+
+@contextlib.contextmanager
+def pyspy_recording(pid: int, output: str | None, *options: str) -> Iterator[None]:
+    """py-spy (200 Hz, speedscope JSON to ``output``) on ``pid`` while the block runs; nothing
+    when ``output`` is None. ``options`` default to ``--nonblocking`` (the process never stops)."""
+    if output is None:
+        yield
+        return
+    spy = subprocess.Popen(
+        [
+            str(REPO_ROOT / ".venv/bin/py-spy"),
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "200",
+            "--format",
+            "speedscope",
+            "--output",
+            output,
+            *(options or ("--nonblocking",)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1)  # attached before the measured work starts
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
 
 
 def process_group_cpu_split_s(pgid: int) -> tuple[float, float]:

@@ -28,7 +28,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -47,7 +46,11 @@ from bench.full_stack import (
     service_token,
     signed_token,
 )
-from bench.gateway_hop import process_group_cpu_s, process_group_cpu_split_s
+from bench.gateway_hop import (
+    process_group_cpu_s,
+    process_group_cpu_split_s,
+    pyspy_recording,
+)
 from shared.devstack.stack import BACKENDS, REPO_ROOT, Stack
 
 TARGET_DELIVERIES_PER_S = 1000.0
@@ -160,42 +163,16 @@ def burst(
 
     batch = [schedule_event(orgs, i) for i in range(events)]
     expected = events * len(hook_paths)
-    spy = None
-    if pyspy:
-        spy = subprocess.Popen(
-            [
-                str(REPO_ROOT / ".venv/bin/py-spy"),
-                "record",
-                "--pid",
-                str(notifications.process.pid),
-                "--subprocesses",
-                "--rate",
-                "200",
-                "--format",
-                "speedscope",
-                "--output",
-                pyspy,
-                # --native (C frames) has to stop the process for each sample.
-                *(
-                    ["--native"]
-                    if os.environ.get("BENCH_WEBHOOK_PYSPY_NATIVE")
-                    else ["--nonblocking"]
-                ),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(1)
-    cpu_before = process_group_cpu_s(notifications.process.pid)
-    split_before = process_group_cpu_split_s(notifications.process.pid)
-    published_at = time.time()
-    intake_result = asyncio.run(publish(intake, token, batch, concurrency))
-    stats = wait_for_deliveries(receiver, expected)
-    cpu_s = process_group_cpu_s(notifications.process.pid) - cpu_before
-    split_after = process_group_cpu_split_s(notifications.process.pid)
-    if spy is not None:
-        spy.send_signal(signal.SIGINT)
-        spy.wait(timeout=60)
+    # --native (C frames) has to stop the process for each sample.
+    native = ("--native",) if os.environ.get("BENCH_WEBHOOK_PYSPY_NATIVE") else ("--nonblocking",)
+    with pyspy_recording(notifications.process.pid, pyspy, "--subprocesses", *native):
+        cpu_before = process_group_cpu_s(notifications.process.pid)
+        split_before = process_group_cpu_split_s(notifications.process.pid)
+        published_at = time.time()
+        intake_result = asyncio.run(publish(intake, token, batch, concurrency))
+        stats = wait_for_deliveries(receiver, expected)
+        cpu_s = process_group_cpu_s(notifications.process.pid) - cpu_before
+        split_after = process_group_cpu_split_s(notifications.process.pid)
 
     wanted = {str(e["id"]) for e in batch}
     seen = {path: set(stats["ids"].get(path, [])) for path in hook_paths}
